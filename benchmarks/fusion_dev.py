@@ -1,0 +1,106 @@
+"""Dev-set sweep of ranking choices: dense only, lexical only, and fused variants.
+
+Run:  python benchmarks/fusion_dev.py [--data ../shared/data] [--out benchmarks/fusion_dev.json]
+
+Each pool is indexed once with the real pipeline (cached under the user cache dir by pool
+content and model); each question is embedded once; every fusion variant then re-ranks the
+same dense and lexical candidate lists, so variants are compared on identical inputs.
+Prints R@1 and MRR@10 per set and language.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from qa import paths  # noqa: E402
+from qa.evaluate import load_questions, metrics  # noqa: E402
+
+SETS = {
+    "tydi": ("tydiqa_goldp_id_dev.jsonl", "tydiqa_goldp_id_passages.jsonl"),
+    "facqa": ("facqa_news_id_dev.jsonl", "facqa_news_id_passages.jsonl"),
+    "xling": ("xling_enq_idctx_dev.jsonl", "xling_idctx_passages.jsonl"),
+    "xquad": ("xquad_en_dev.jsonl", "xquad_en_passages.jsonl"),
+}
+
+
+def pool_store(pool: Path, embedder):
+    from index.build import build_from_articles, manifest_for
+    from index.store import Store
+    from qa.evaluate import load_pool, pool_key
+
+    folder = paths.cache_dir() / "eval-indexes" / pool_key(pool, manifest_for(embedder).fingerprint)
+    if not (folder / "index.sqlite").exists():
+        t = time.perf_counter()
+        build_from_articles(load_pool(pool), folder, embedder)
+        print(f"  indexed {pool.name} in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    return Store.open(folder, expect=manifest_for(embedder))
+
+
+def candidates(store, embedder, questions, n=100):
+    qvecs = embedder.embed_queries([q.question for q in questions])
+    dense, lexical = {}, {}
+    for q, v in zip(questions, qvecs):
+        dense[q.id] = store.search_dense(v, n)
+        lexical[q.id] = store.search_lexical(q.question, n)
+    return dense, lexical
+
+
+def variants():
+    from qa.retrieve import Fusion, fuse
+
+    def rrf(d, lx, k=60):
+        scores = {}
+        for lst in (d, lx):
+            for r, (pid, _) in enumerate(lst):
+                scores[pid] = scores.get(pid, 0) + 1 / (k + r + 1)
+        return [pid for pid, _ in sorted(scores.items(), key=lambda x: -x[1])]
+
+    out = {
+        "dense": lambda d, lx: [p for p, _ in d],
+        "lexical": lambda d, lx: [p for p, _ in lx],
+        "rrf": rrf,
+    }
+    for w in (0.02, 0.05, 0.1, 0.15, 0.2, 0.3):
+        out[f"bonus{w}"] = (lambda w: lambda d, lx: [r[0] for r in fuse(d, lx, Fusion(lexical_weight=w))])(w)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    ap.add_argument("--out", type=Path)
+    ap.add_argument("--sets", default=",".join(SETS))
+    args = ap.parse_args()
+    if not args.data.is_dir():
+        print(f"no dev data at {args.data}; nothing to measure", file=sys.stderr)
+        return
+    from qa.engine import load_model
+
+    embedder = load_model(None)
+    results = {}
+    for name in args.sets.split(","):
+        qfile, pfile = SETS[name]
+        questions = load_questions(args.data / qfile)
+        store = pool_store(args.data / pfile, embedder)
+        dense, lexical = candidates(store, embedder, questions)
+        pid_of = {p.id: p.article_id for p in store.paragraphs(
+            sorted({pid for lst in list(dense.values()) + list(lexical.values()) for pid, _ in lst}))}
+        for vname, fn in variants().items():
+            ranked = {q.id: [pid_of[p] for p in fn(dense[q.id], lexical[q.id])] for q in questions}
+            m = metrics(ranked, questions)
+            results.setdefault(name, {})[vname] = m
+            langs = " ".join(f"{lang}: R@1 {v['R@1']:.3f} MRR {v['MRR@10']:.3f}" for lang, v in m.items()
+                             if lang != "all")
+            print(f"{name:6} {vname:10} {langs}")
+        store.close()
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Indexing: reading articles, paragraphs, embedding, and the FAISS + SQLite store."""

@@ -1,0 +1,128 @@
+"""read -> paragraphs -> embed -> store, for whole corpora.
+
+A build writes a complete new index beside the old one and swaps it in only when it is
+finished, so a bad file, a crash or Ctrl-C never leaves the user without the index they had.
+"""
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from index.errors import ReadError, UserError
+from index.passages import RECIPE, passage_text
+from index.read import read_paths
+from index.types import Article
+
+if TYPE_CHECKING:
+    from index.embedder import Embedder
+    from index.store import Manifest
+
+# (stage, done, total): the CLI turns these into a progress bar, tests ignore them.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class BuildReport:
+    articles: int = 0
+    paragraphs: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+    errors: list[ReadError] = field(default_factory=list)
+
+
+def manifest_for(embedder: Embedder) -> Manifest:
+    from index.store import Manifest
+
+    return Manifest(
+        model=embedder.name,
+        fingerprint=f"{embedder.fingerprint}+{RECIPE}",
+        dim=embedder.dim,
+        query_prompt=embedder.query_prompt,
+        passage_prompt=embedder.passage_prompt,
+    )
+
+
+def unique_ids(articles: list[Article]) -> None:
+    """Two files with the same name in different folders must not replace each other."""
+    import hashlib
+
+    seen: set[str] = set()
+    for article in articles:
+        if article.id in seen:
+            suffix = hashlib.sha1(article.source.encode()).hexdigest()[:8]
+            article.id = f"{article.id}-{suffix}"
+            for i, p in enumerate(article.paragraphs):
+                article.paragraphs[i] = type(p)(**{**p.__dict__, "article_id": article.id})
+        seen.add(article.id)
+
+
+def read_all(paths: list[Path], progress: Progress | None = None) -> tuple[list[Article], list[ReadError]]:
+    articles: list[Article] = []
+    errors: list[ReadError] = []
+    for item in read_paths(paths):
+        if isinstance(item, ReadError):
+            errors.append(item)
+        else:
+            articles.append(item)
+            if progress:
+                progress("read", len(articles), 0)
+    unique_ids(articles)
+    return articles, errors
+
+
+def embed_articles(articles: list[Article], embedder: Embedder, progress: Progress | None = None):
+    texts = [passage_text(a, p) for a in articles for p in a.paragraphs]
+    total = len(texts)
+    if progress:
+        progress("embed", 0, total)
+    on_batch = (lambda done: progress("embed", done, total)) if progress else None
+    return embedder.embed_passages(texts, on_batch=on_batch)
+
+
+def build_index(paths: list[Path], index_dir: Path, embedder: Embedder,
+                progress: Progress | None = None) -> BuildReport:
+    """Replace the index at `index_dir` with one built from `paths`."""
+    started = time.perf_counter()
+    articles, errors = read_all(paths, progress)
+    if not articles:
+        raise UserError("nothing to index: " + (errors[0].args[0] if errors else "no readable articles found"))
+    report = build_from_articles(articles, index_dir, embedder, progress)
+    report.errors = errors
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def build_from_articles(articles: list[Article], index_dir: Path, embedder: Embedder,
+                        progress: Progress | None = None) -> BuildReport:
+    from index.store import Store
+
+    started = time.perf_counter()
+    report = BuildReport()
+    vectors = embed_articles(articles, embedder, progress)
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = index_dir.with_name(f".{index_dir.name}.building")
+    if staging.exists():
+        shutil.rmtree(staging)
+    with Store.create(staging, manifest_for(embedder)) as store:
+        store.add_articles(articles, vectors)
+    swap_in(staging, index_dir)
+    report.articles = len(articles)
+    report.paragraphs = report.embedded = sum(len(a.paragraphs) for a in articles)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def swap_in(staging: Path, index_dir: Path) -> None:
+    """Move a finished index into place; the old one is removed only after the move."""
+    retired = index_dir.with_name(f".{index_dir.name}.old")
+    if retired.exists():
+        shutil.rmtree(retired)
+    if index_dir.exists():
+        index_dir.rename(retired)
+    staging.rename(index_dir)
+    if retired.exists():
+        shutil.rmtree(retired)

@@ -1,0 +1,126 @@
+"""SQLite schema of an index, as numbered migrations (the pattern of simonw's `llm`).
+
+An index folder outlives the code that wrote it, so the schema only ever moves forward:
+each change is a new function appended to `MIGRATIONS`, never an edit of an old one.
+`PRAGMA user_version` records how many have been applied; it lives in the database header
+and is transactional, so a migration and its version bump commit together or not at all.
+"""
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+Migration = Callable[[sqlite3.Connection], None]
+
+MIGRATIONS: list[Migration] = []
+
+
+def migration(fn: Migration) -> Migration:
+    """Register `fn` as the next migration; order of definition is order of application."""
+    MIGRATIONS.append(fn)
+    return fn
+
+
+@migration
+def m001_initial(db: sqlite3.Connection) -> None:
+    # AUTOINCREMENT so a paragraph id (which is also its FAISS id) is never reused: a reader
+    # holding an older FAISS generation can then at worst miss a row, never get the wrong one.
+    statements = [
+        """
+        CREATE TABLE manifest (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE articles (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            source TEXT NOT NULL,
+            metadata TEXT NOT NULL DEFAULT '{}',
+            content_hash TEXT NOT NULL DEFAULT '',
+            added_at TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE paragraphs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+            number INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            line INTEGER NOT NULL,
+            start INTEGER NOT NULL,
+            "end" INTEGER NOT NULL,
+            text_hash TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX paragraphs_article ON paragraphs(article_id, number)",
+        "CREATE INDEX paragraphs_text_hash ON paragraphs(text_hash)",
+        # A regular (content-storing) FTS5 table kept in sync by triggers. External content
+        # would save space, but its 'delete' command needs the old title, which is awkward
+        # to get right when articles cascade; a stored copy makes deletes by rowid safe.
+        # No stemmer: the corpus is multilingual (mostly Indonesian), Porter is English-only.
+        """
+        CREATE VIRTUAL TABLE paragraphs_fts USING fts5(
+            text, title, tokenize = 'unicode61 remove_diacritics 2'
+        )
+        """,
+        """
+        CREATE TRIGGER paragraphs_fts_insert AFTER INSERT ON paragraphs BEGIN
+            INSERT INTO paragraphs_fts(rowid, text, title)
+            VALUES (new.id, new.text, (SELECT title FROM articles WHERE id = new.article_id));
+        END
+        """,
+        """
+        CREATE TRIGGER paragraphs_fts_delete AFTER DELETE ON paragraphs BEGIN
+            DELETE FROM paragraphs_fts WHERE rowid = old.id;
+        END
+        """,
+        """
+        CREATE TRIGGER paragraphs_fts_update AFTER UPDATE OF text, article_id ON paragraphs BEGIN
+            UPDATE paragraphs_fts
+            SET text = new.text,
+                title = (SELECT title FROM articles WHERE id = new.article_id)
+            WHERE rowid = new.id;
+        END
+        """,
+        """
+        CREATE TRIGGER articles_fts_title AFTER UPDATE OF title ON articles BEGIN
+            UPDATE paragraphs_fts SET title = new.title
+            WHERE rowid IN (SELECT id FROM paragraphs WHERE article_id = new.id);
+        END
+        """,
+    ]
+    for statement in statements:
+        db.execute(statement)
+
+
+CURRENT = len(MIGRATIONS)
+
+
+def version(db: sqlite3.Connection) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: sqlite3.Connection) -> int:
+    """Apply pending migrations, each in its own transaction; return the resulting version.
+
+    `db` must be in autocommit mode (isolation_level=None) so the explicit BEGIN/COMMIT
+    here are the only transaction boundaries. The caller holds the index's write lock.
+    """
+    current = version(db)
+    if current > CURRENT:
+        raise RuntimeError(
+            f"index schema version {current} is newer than this qa understands ({CURRENT}); "
+            "upgrade qa"
+        )
+    for number in range(current, CURRENT):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            MIGRATIONS[number](db)
+            db.execute(f"PRAGMA user_version = {number + 1}")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+    return version(db)

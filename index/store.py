@@ -1,0 +1,893 @@
+"""The on-disk index: paragraphs and articles in SQLite, their vectors in a FAISS file.
+
+An index is a folder:
+
+    index.sqlite            manifest, articles, paragraphs, FTS5 (WAL mode)
+    vectors-<gen>.faiss     IndexIDMap2(IndexFlatIP(dim)), ids = paragraph ids
+    write.lock              held by the one process allowed to write
+
+Crash safety rests on one rule: the SQLite transaction that names a new FAISS generation in
+the manifest is the commit point. A writer first writes `vectors-<gen+1>.faiss` completely
+(temp file, fsync, rename), then commits the SQLite changes together with `generation =
+gen+1`, and only then deletes older generation files. Killed before the commit, the
+previous generation and the previous rows are still what SQLite names; killed after, the new
+ones are. Leftover files from either case are removed by the next writer.
+
+Readers never take the lock: they read the generation from SQLite and load that file. If a
+writer deletes it between those two steps, the reader re-reads the generation and retries.
+Paragraph ids are never reused (AUTOINCREMENT), so a reader still holding an older
+generation can miss rows, but never maps an id to the wrong paragraph.
+
+faiss and numpy are imported inside functions so that importing this module (and the CLI
+that names it) stays instant.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shlex
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from index import schema
+from index.errors import UserError
+from index.types import Article
+
+if TYPE_CHECKING:
+    import faiss
+    import filelock
+    import numpy as np
+
+CURRENT = schema.CURRENT
+DB_NAME = "index.sqlite"
+LOCK_NAME = "write.lock"
+DEFAULT_LOCK_TIMEOUT = 30.0
+_VECTORS_RE = re.compile(r"^vectors-(\d+)\.faiss$")
+_SQL_CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
+_MAX_QUERY_TOKENS = 64
+_MODEL_KEYS = ("model", "fingerprint", "dim", "query_prompt", "passage_prompt")
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an index's vectors mean: a query embedded any other way is not comparable."""
+
+    model: str
+    fingerprint: str
+    dim: int
+    query_prompt: str
+    passage_prompt: str
+    schema_version: int = CURRENT
+
+
+class IndexStoreError(UserError):
+    """Anything wrong with an index folder that the user may need to act on; a UserError so
+    the CLI prints the message alone, without a traceback."""
+
+
+class IndexMissingError(IndexStoreError):
+    pass
+
+
+class ModelMismatchError(IndexStoreError):
+    pass
+
+
+class IndexLockedError(IndexStoreError):
+    pass
+
+
+@dataclass(frozen=True)
+class StoredParagraph:
+    id: int
+    article_id: str
+    title: str
+    source: str
+    number: int
+    line: int
+    start: int
+    end: int
+    text: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An article as recorded; `content_hash` lets a sync skip articles that did not change."""
+
+    id: str
+    title: str
+    source: str
+    metadata: dict[str, str]
+    content_hash: str
+    added_at: str
+    paragraphs: int
+
+
+class Store:
+    """One open index folder. Not safe for concurrent use from several threads at once."""
+
+    def __init__(
+        self,
+        path: Path,
+        db: sqlite3.Connection,
+        manifest: Manifest,
+        *,
+        writable: bool,
+        lock_timeout: float,
+    ) -> None:
+        # Use Store.create / Store.open; this only wires up an already-validated connection.
+        self.path = path
+        self.manifest = manifest
+        self.writable = writable
+        self._db: sqlite3.Connection | None = db
+        self._lock_timeout = lock_timeout
+        self._lock: filelock.BaseFileLock | None = _file_lock(path) if writable else None
+        self._faiss: faiss.Index | None = None
+        self._faiss_generation: int | None = None
+        self._depth = 0
+        self._poisoned = False
+        self._changed = False
+        self._vectors_changed = False
+
+    # ---- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        manifest: Manifest,
+        *,
+        overwrite: bool = False,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    ) -> Store:
+        """Start an empty index. An interrupted earlier create is not "existing" and is replaced."""
+        path = Path(path)
+        if manifest.dim <= 0:
+            raise ValueError(f"dim must be positive, got {manifest.dim}")
+        path.mkdir(parents=True, exist_ok=True)
+        lock = _file_lock(path)
+        with _acquire(lock, path, lock_timeout):
+            db_path = path / DB_NAME
+            if db_path.exists():
+                if not overwrite and _is_complete(db_path):
+                    raise IndexStoreError(
+                        f"an index already exists at {path}; remove it, choose another "
+                        "folder, or overwrite it"
+                    )
+                _remove_index_files(path)
+            db = _connect(db_path, create=True)
+            try:
+                db.execute("PRAGMA journal_mode = WAL")
+                db.execute("PRAGMA synchronous = FULL")
+                schema.migrate(db)
+                _write_vectors(path, 1, _empty_faiss(manifest.dim))
+                now = _now()
+                values = {
+                    "model": manifest.model,
+                    "fingerprint": manifest.fingerprint,
+                    "dim": str(manifest.dim),
+                    "query_prompt": manifest.query_prompt,
+                    "passage_prompt": manifest.passage_prompt,
+                    "schema_version": str(schema.version(db)),
+                    "created_at": now,
+                    "updated_at": now,
+                    "generation": "1",
+                }
+                db.execute("BEGIN IMMEDIATE")
+                db.executemany(
+                    "INSERT OR REPLACE INTO manifest(key, value) VALUES (?, ?)", values.items()
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.close()
+                raise
+            store = cls(
+                path,
+                db,
+                _manifest_from(values, schema.version(db)),
+                writable=True,
+                lock_timeout=lock_timeout,
+            )
+            store._cleanup_stale()
+        return store
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        expect: Manifest | None = None,
+        writable: bool = False,
+        *,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    ) -> Store:
+        """Open an existing index; `expect` guards against mixing vectors of different models."""
+        path = Path(path)
+        db_path = path / DB_NAME
+        if not db_path.is_file():
+            raise IndexMissingError(
+                f"no index at {path}; build one with: qa index build --index {_q(path)} PATH..."
+            )
+        try:
+            db = _connect(db_path, create=False)
+        except sqlite3.Error as exc:
+            raise IndexStoreError(f"cannot open the index at {path}: {exc}") from exc
+        try:
+            try:
+                version = schema.version(db)
+            except sqlite3.DatabaseError as exc:
+                raise IndexStoreError(f"{db_path} is not a usable index database: {exc}") from exc
+            if version > CURRENT:
+                raise IndexStoreError(
+                    f"the index at {path} has schema version {version}, newer than this qa "
+                    f"supports ({CURRENT}); upgrade qa"
+                )
+            if version == 0:
+                raise IndexMissingError(
+                    f"the index at {path} is incomplete (an earlier build was interrupted); "
+                    f"rebuild it with: qa index build --index {_q(path)} PATH..."
+                )
+            if version < CURRENT:
+                with _acquire(_file_lock(path), path, lock_timeout):
+                    version = schema.migrate(db)
+                    db.execute(
+                        "INSERT OR REPLACE INTO manifest(key, value) VALUES ('schema_version', ?)",
+                        (str(version),),
+                    )
+            values = dict(db.execute("SELECT key, value FROM manifest").fetchall())
+            if "generation" not in values:
+                raise IndexMissingError(
+                    f"the index at {path} is incomplete (an earlier build was interrupted); "
+                    f"rebuild it with: qa index build --index {_q(path)} PATH..."
+                )
+            manifest = _manifest_from(values, version)
+            if expect is not None:
+                _check_model(path, manifest, expect)
+            if writable:
+                db.execute("PRAGMA journal_mode = WAL")
+                db.execute("PRAGMA synchronous = FULL")
+            else:
+                db.execute("PRAGMA query_only = ON")
+        except BaseException:
+            db.close()
+            raise
+        store = cls(path, db, manifest, writable=writable, lock_timeout=lock_timeout)
+        if writable:
+            store._cleanup_if_unlocked()
+        return store
+
+    # ---- lifecycle -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._db is not None:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            self._db.close()
+            self._db = None
+        self._faiss = None
+        self._faiss_generation = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def generation(self) -> int:
+        """The committed FAISS generation, as readers in any process would see it now."""
+        return self._read_generation()
+
+    # ---- writing -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[Store]:
+        """Group several writes into one atomic commit: one lock hold, one new FAISS file.
+
+        Nested use joins the outer batch. If an exception escapes any nested block the whole
+        batch is rolled back, even if an outer block catches it, because the in-memory FAISS
+        index cannot be partially undone.
+        """
+        self._require_writable()
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            except BaseException:
+                self._poisoned = True
+                raise
+            finally:
+                self._depth -= 1
+            return
+        assert self._lock is not None
+        with _acquire(self._lock, self.path, self._lock_timeout):
+            db = self._conn()
+            db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            self._poisoned = self._changed = self._vectors_changed = False
+            try:
+                self._load_faiss_in_transaction()
+                yield self
+                if self._poisoned:
+                    raise IndexStoreError("a nested write failed; the whole batch was rolled back")
+                self._commit()
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                self._faiss = None  # may hold uncommitted changes; reload from disk when needed
+                self._faiss_generation = None
+                raise
+            finally:
+                self._depth = 0
+                self._poisoned = self._changed = self._vectors_changed = False
+
+    def add_articles(self, articles: Sequence[Article], vectors: Any) -> list[int]:
+        """Store articles with their paragraph vectors, replacing any stored with the same id.
+
+        `vectors` has one row per paragraph, in article order then paragraph order. Rows are
+        L2-normalised here so that inner product is cosine whatever the caller passed.
+        Paragraph.article_id is ignored in favour of the Article's id.
+        """
+        self._require_writable()
+        ids = [a.id for a in articles]
+        if len(set(ids)) != len(ids):
+            dupes = sorted({i for i in ids if ids.count(i) > 1})
+            raise ValueError(f"article ids repeated in one batch: {dupes}")
+        if not articles:
+            return []
+        import numpy as np
+
+        total = sum(len(a.paragraphs) for a in articles)
+        vecs = _prepare_vectors(vectors, total, self.manifest.dim)
+
+        new_ids: list[int] = []
+        with self.writer():
+            db = self._conn()
+            self._delete_articles(ids)
+            now = _now()
+            for article in articles:
+                db.execute(
+                    "INSERT INTO articles(id, title, source, metadata, content_hash, added_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        article.id,
+                        article.title,
+                        article.source,
+                        json.dumps(article.metadata, ensure_ascii=False, sort_keys=True),
+                        article.content_hash,
+                        now,
+                    ),
+                )
+                for p in article.paragraphs:
+                    cur = db.execute(
+                        'INSERT INTO paragraphs(article_id, number, text, line, start, "end", '
+                        "text_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (article.id, p.number, p.text, p.line, p.start, p.end, _text_hash(p.text)),
+                    )
+                    assert cur.lastrowid is not None
+                    new_ids.append(cur.lastrowid)
+            self._changed = True
+            if new_ids:
+                assert self._faiss is not None
+                self._faiss.add_with_ids(vecs, np.asarray(new_ids, dtype=np.int64))
+                self._vectors_changed = True
+        return new_ids
+
+    def remove_articles(self, ids: Iterable[str]) -> int:
+        """Drop articles, their paragraphs and their vectors; returns how many existed."""
+        self._require_writable()
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return 0
+        with self.writer():
+            return self._delete_articles(ids)
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def search_dense(self, qvec: Any, k: int) -> list[tuple[int, float]]:
+        """Nearest paragraphs by cosine; the query is normalised here like the stored rows."""
+        import numpy as np
+
+        q = np.asarray(qvec, dtype=np.float32).reshape(1, -1)
+        if q.shape[1] != self.manifest.dim:
+            raise ValueError(
+                f"query vector has dimension {q.shape[1]}, the index expects {self.manifest.dim}"
+            )
+        norm = float(np.linalg.norm(q))
+        if k <= 0 or not np.isfinite(norm) or norm == 0.0:
+            return []
+        q = np.ascontiguousarray(q / norm, dtype=np.float32)
+        index = self._current_faiss()
+        if index.ntotal == 0:
+            return []
+        scores, found = index.search(q, min(k, index.ntotal))
+        return [(int(i), float(s)) for s, i in zip(scores[0], found[0]) if i != -1]
+
+    def search_lexical(self, query: str, k: int) -> list[tuple[int, float]]:
+        """BM25 over paragraph text and title (title weighted lower, as it repeats per
+        paragraph); the score is negated bm25 so higher is better, like the dense score.
+
+        Every word of the user's text is quoted and the words OR-ed, so FTS5 operators and
+        punctuation in a question are searched for as plain words instead of raising.
+        """
+        tokens = _fts_tokens(query)
+        if not tokens or k <= 0:
+            return []
+        match = " OR ".join(f'"{t}"' for t in tokens)
+        rows = self._conn().execute(
+            "SELECT rowid, bm25(paragraphs_fts, 1.0, 0.5) AS score FROM paragraphs_fts "
+            "WHERE paragraphs_fts MATCH ? ORDER BY score LIMIT ?",
+            (match, k),
+        )
+        return [(int(rowid), -float(score)) for rowid, score in rows]
+
+    def paragraphs(self, ids: Sequence[int]) -> list[StoredParagraph]:
+        """Rows for search hits, in the order given. Ids no longer stored (a concurrent writer
+        removed them after the search) are skipped rather than raising."""
+        found: dict[int, StoredParagraph] = {}
+        metadata_cache: dict[str, dict[str, str]] = {}
+        db = self._conn()
+        for chunk in _chunks(list(dict.fromkeys(int(i) for i in ids)), _SQL_CHUNK):
+            marks = ",".join("?" * len(chunk))
+            rows = db.execute(
+                'SELECT p.id, p.article_id, a.title, a.source, p.number, p.line, p.start, p."end", '
+                "p.text, a.metadata FROM paragraphs p JOIN articles a ON a.id = p.article_id "
+                f"WHERE p.id IN ({marks})",
+                chunk,
+            )
+            for pid, aid, title, source, number, line, start, end, text, meta in rows:
+                if aid not in metadata_cache:
+                    metadata_cache[aid] = json.loads(meta)
+                found[pid] = StoredParagraph(
+                    id=pid,
+                    article_id=aid,
+                    title=title,
+                    source=source,
+                    number=number,
+                    line=line,
+                    start=start,
+                    end=end,
+                    text=text,
+                    metadata=dict(metadata_cache[aid]),
+                )
+        return [found[int(i)] for i in ids if int(i) in found]
+
+    def articles(self) -> list[StoredArticle]:
+        rows = self._conn().execute(
+            "SELECT a.id, a.title, a.source, a.metadata, a.content_hash, a.added_at, "
+            "(SELECT count(*) FROM paragraphs p WHERE p.article_id = a.id) "
+            "FROM articles a ORDER BY a.id"
+        )
+        return [
+            StoredArticle(aid, title, source, json.loads(meta), chash, added, n)
+            for aid, title, source, meta, chash, added, n in rows
+        ]
+
+    def counts(self) -> tuple[int, int]:
+        """(articles, paragraphs)."""
+        row = self._conn().execute(
+            "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM paragraphs)"
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
+    def verify(self) -> list[str]:
+        """Cross-check SQLite, FTS and the FAISS file on disk; an empty list means healthy.
+
+        Reads the FAISS file afresh rather than trusting the copy in memory, and reads SQLite
+        in one snapshot, so the comparison is between the committed states only.
+        """
+        import numpy as np
+
+        problems: list[str] = []
+        db = self._conn()
+        if self.writable and not db.in_transaction:
+            # FTS5's own check is issued as an INSERT, so a query_only reader cannot run it.
+            try:
+                db.execute("INSERT INTO paragraphs_fts(paragraphs_fts) VALUES ('integrity-check')")
+            except sqlite3.DatabaseError as exc:
+                problems.append(f"FTS index is corrupt: {exc}")
+        own_txn = not db.in_transaction
+        if own_txn:
+            db.execute("BEGIN")
+        try:
+            check = [r[0] for r in db.execute("PRAGMA quick_check").fetchall()]
+            if check != ["ok"]:
+                problems.append("SQLite quick_check: " + "; ".join(check[:5]))
+            orphans = db.execute("PRAGMA foreign_key_check").fetchall()
+            if orphans:
+                problems.append(f"{len(orphans)} rows point to missing articles")
+            values = dict(db.execute("SELECT key, value FROM manifest").fetchall())
+            missing_keys = [k for k in (*_MODEL_KEYS, "generation") if k not in values]
+            if missing_keys:
+                problems.append(f"manifest lacks {', '.join(missing_keys)}")
+            try:
+                dim = int(values.get("dim", ""))
+            except ValueError:
+                problems.append(f"manifest dim is not a number: {values.get('dim')!r}")
+                dim = self.manifest.dim
+            generation = int(values.get("generation", "0") or 0)
+            sql_ids = {r[0] for r in db.execute("SELECT id FROM paragraphs")}
+            fts_ids = {r[0] for r in db.execute("SELECT rowid FROM paragraphs_fts")}
+            _compare_ids(problems, "FTS", sql_ids, fts_ids)
+            stale_fts = db.execute(
+                "SELECT count(*) FROM paragraphs p JOIN paragraphs_fts f ON f.rowid = p.id "
+                "JOIN articles a ON a.id = p.article_id "
+                "WHERE f.text IS NOT p.text OR f.title IS NOT a.title"
+            ).fetchone()[0]
+            if stale_fts:
+                problems.append(f"{stale_fts} FTS rows hold text or title that differs from SQLite")
+        finally:
+            if own_txn:
+                db.execute("COMMIT")
+
+        name = _vectors_name(generation)
+        try:
+            index = _read_vectors(self.path, generation)
+        except FileNotFoundError:
+            problems.append(f"{name}, the committed vectors file, is missing")
+            return problems
+        except IndexStoreError as exc:
+            problems.append(str(exc))
+            return problems
+        if index.d != dim:
+            problems.append(f"{name} has dimension {index.d}, the manifest says {dim}")
+        if index.ntotal != len(sql_ids):
+            problems.append(
+                f"{name} holds {index.ntotal} vectors, SQLite {len(sql_ids)} paragraphs"
+            )
+        id_map = getattr(index, "id_map", None)
+        if id_map is None:
+            problems.append(f"{name} is a {type(index).__name__}, not an IndexIDMap2")
+            return problems
+        import faiss
+
+        faiss_id_list = faiss.vector_to_array(id_map)
+        faiss_ids = set(int(i) for i in faiss_id_list)
+        if len(faiss_ids) != len(faiss_id_list):
+            problems.append(f"{name} holds {len(faiss_id_list) - len(faiss_ids)} duplicate ids")
+        _compare_ids(problems, name, sql_ids, faiss_ids)
+        if index.ntotal and index.d == dim:
+            norms = np.linalg.norm(index.index.reconstruct_n(0, index.ntotal), axis=1)
+            bad = int(np.count_nonzero(np.abs(norms - 1.0) > 1e-3))
+            if bad:
+                problems.append(f"{bad} vectors in {name} are not unit length")
+        return problems
+
+    # ---- internals -----------------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise IndexStoreError("the index store is closed")
+        return self._db
+
+    def _require_writable(self) -> None:
+        if not self.writable:
+            raise IndexStoreError(f"the index at {self.path} was opened read-only")
+
+    def _read_generation(self) -> int:
+        row = self._conn().execute("SELECT value FROM manifest WHERE key = 'generation'").fetchone()
+        if row is None:
+            raise IndexStoreError(f"the index at {self.path} has no committed vectors generation")
+        return int(row[0])
+
+    def _current_faiss(self) -> faiss.Index:
+        """The FAISS index matching what SQLite has committed, reloaded if a writer moved on."""
+        if self._depth:
+            assert self._faiss is not None
+            return self._faiss
+        for _ in range(10):
+            generation = self._read_generation()
+            if self._faiss is not None and generation == self._faiss_generation:
+                return self._faiss
+            try:
+                index = _read_vectors(self.path, generation)
+            except FileNotFoundError:
+                if self._read_generation() != generation:
+                    continue  # a writer committed and cleaned up in between; try the new one
+                raise IndexStoreError(
+                    f"{_vectors_name(generation)} is missing from {self.path}; the index is "
+                    f"damaged, rebuild it with: qa index build --index {_q(self.path)} PATH..."
+                ) from None
+            self._check_dim(index, generation)
+            self._faiss, self._faiss_generation = index, generation
+            return index
+        raise IndexStoreError(f"the index at {self.path} keeps changing; try again")
+
+    def _load_faiss_in_transaction(self) -> None:
+        # Inside BEGIN IMMEDIATE and the file lock nobody else can commit, so this generation
+        # is the one to build on; another process may have committed since we last loaded.
+        generation = self._read_generation()
+        if self._faiss is None or self._faiss_generation != generation:
+            try:
+                index = _read_vectors(self.path, generation)
+            except FileNotFoundError:
+                raise IndexStoreError(
+                    f"{_vectors_name(generation)} is missing from {self.path}; the index is "
+                    f"damaged, rebuild it with: qa index build --index {_q(self.path)} PATH..."
+                ) from None
+            self._check_dim(index, generation)
+            self._faiss, self._faiss_generation = index, generation
+
+    def _check_dim(self, index: faiss.Index, generation: int) -> None:
+        if index.d != self.manifest.dim:
+            raise IndexStoreError(
+                f"{_vectors_name(generation)} has dimension {index.d} but the manifest says "
+                f"{self.manifest.dim}; rebuild it with: "
+                f"qa index build --index {_q(self.path)} PATH..."
+            )
+
+    def _delete_articles(self, ids: list[str]) -> int:
+        import numpy as np
+
+        db = self._conn()
+        paragraph_ids: list[int] = []
+        removed = 0
+        for chunk in _chunks(ids, _SQL_CHUNK):
+            marks = ",".join("?" * len(chunk))
+            paragraph_ids += [
+                r[0]
+                for r in db.execute(
+                    f"SELECT id FROM paragraphs WHERE article_id IN ({marks})", chunk
+                )
+            ]
+            # Explicit, so correctness does not hinge on foreign_keys being ON in this connection.
+            db.execute(f"DELETE FROM paragraphs WHERE article_id IN ({marks})", chunk)
+            removed += db.execute(f"DELETE FROM articles WHERE id IN ({marks})", chunk).rowcount
+        if paragraph_ids:
+            assert self._faiss is not None
+            self._faiss.remove_ids(np.asarray(paragraph_ids, dtype=np.int64))
+            self._vectors_changed = True
+        if removed:
+            self._changed = True
+        return removed
+
+    def _commit(self) -> None:
+        db = self._conn()
+        if not self._changed and not self._vectors_changed:
+            db.execute("COMMIT")
+            return
+        updates = {"updated_at": _now()}
+        new_generation = None
+        if self._vectors_changed:
+            assert self._faiss is not None and self._faiss_generation is not None
+            new_generation = self._faiss_generation + 1
+            _write_vectors(self.path, new_generation, self._faiss)
+            updates["generation"] = str(new_generation)
+        db.executemany("INSERT OR REPLACE INTO manifest(key, value) VALUES (?, ?)", updates.items())
+        db.execute("COMMIT")  # the commit point
+        if new_generation is not None:
+            self._faiss_generation = new_generation
+            self._cleanup_stale()
+
+    def _cleanup_stale(self) -> None:
+        """Delete vector files SQLite does not name: older generations and uncommitted ones.
+        Caller holds the write lock, so no writer is about to commit one of them."""
+        current = self._read_generation()
+        for entry in os.scandir(self.path):
+            m = _VECTORS_RE.match(entry.name)
+            stale = (m is not None and int(m.group(1)) != current) or (
+                entry.name.startswith("vectors-") and entry.name.endswith(".tmp")
+            )
+            if stale:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+
+    def _cleanup_if_unlocked(self) -> None:
+        # Opening for writing should not block on another writer just to tidy up.
+        import filelock
+
+        assert self._lock is not None
+        try:
+            self._lock.acquire(timeout=0)
+        except filelock.Timeout:
+            return
+        try:
+            self._cleanup_stale()
+        finally:
+            self._lock.release()
+
+
+# ---- module helpers ----------------------------------------------------------------------
+
+
+def _q(path: Path) -> str:
+    return shlex.quote(str(path))
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _fts_tokens(query: str) -> list[str]:
+    # \w matches letters and digits in any script; quotes and operators never survive it.
+    tokens = re.findall(r"\w+", query.casefold())
+    return list(dict.fromkeys(tokens))[:_MAX_QUERY_TOKENS]
+
+
+def _compare_ids(problems: list[str], what: str, sql_ids: set[int], other: set[int]) -> None:
+    missing = sql_ids - other
+    extra = other - sql_ids
+    if missing:
+        problems.append(
+            f"{len(missing)} paragraphs in SQLite are missing from {what}: {sorted(missing)[:5]}"
+        )
+    if extra:
+        problems.append(f"{len(extra)} ids in {what} have no SQLite paragraph: {sorted(extra)[:5]}")
+
+
+def _manifest_from(values: dict[str, str], version: int) -> Manifest:
+    return Manifest(
+        model=values.get("model", ""),
+        fingerprint=values.get("fingerprint", ""),
+        dim=int(values.get("dim", "0")),
+        query_prompt=values.get("query_prompt", ""),
+        passage_prompt=values.get("passage_prompt", ""),
+        schema_version=version,
+    )
+
+
+def _check_model(path: Path, have: Manifest, want: Manifest) -> None:
+    diffs = [
+        f"{key}: index has {getattr(have, key)!r}, asked for {getattr(want, key)!r}"
+        for key in _MODEL_KEYS
+        if getattr(have, key) != getattr(want, key)
+    ]
+    if not diffs:
+        return
+    if have.model == want.model:
+        what = f"model {have.model!r} with different settings"
+    else:
+        what = f"model {want.model!r}"
+    raise ModelMismatchError(
+        f"the index at {path} was built with model {have.model!r}, but {what} was asked for "
+        f"({'; '.join(diffs)}). Its vectors cannot be compared with this model's queries.\n"
+        f"Rebuild it for the new model:  qa index build --index {shlex.quote(str(path))} "
+        f"--model {shlex.quote(want.model)} PATH...\n"
+        f"or ask with the model it was built with:  qa ask --model {shlex.quote(have.model)} "
+        "QUESTION"
+    )
+
+
+def _connect(db_path: Path, *, create: bool) -> sqlite3.Connection:
+    # mode=rw so opening a missing index never leaves an empty database file behind.
+    uri = db_path.resolve().as_uri() + ("?mode=rwc" if create else "?mode=rw")
+    db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=30)
+    db.execute("PRAGMA foreign_keys = ON")
+    return db
+
+
+def _is_complete(db_path: Path) -> bool:
+    try:
+        db = sqlite3.connect(db_path.resolve().as_uri() + "?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        row = db.execute("SELECT value FROM manifest WHERE key = 'generation'").fetchone()
+        return row is not None
+    except sqlite3.Error:
+        return False
+    finally:
+        db.close()
+
+
+def _remove_index_files(path: Path) -> None:
+    names = [DB_NAME + suffix for suffix in ("", "-wal", "-shm", "-journal")]
+    for entry in os.scandir(path):
+        if entry.name in names or (
+            entry.name.startswith("vectors-")
+            and (entry.name.endswith(".faiss") or entry.name.endswith(".tmp"))
+        ):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+
+
+def _file_lock(path: Path) -> filelock.BaseFileLock:
+    import filelock
+
+    return filelock.FileLock(str(path / LOCK_NAME))
+
+
+@contextlib.contextmanager
+def _acquire(lock: filelock.BaseFileLock, path: Path, timeout: float) -> Iterator[None]:
+    import filelock
+
+    try:
+        lock.acquire(timeout=timeout)
+    except filelock.Timeout:
+        raise IndexLockedError(
+            f"another qa process is writing to the index at {path} (lock {path / LOCK_NAME}); "
+            f"gave up after waiting {timeout:g}s. Try again when it has finished."
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _vectors_name(generation: int) -> str:
+    return f"vectors-{generation}.faiss"
+
+
+def _empty_faiss(dim: int) -> faiss.Index:
+    import faiss
+
+    return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+
+
+def _write_vectors(path: Path, generation: int, index: faiss.Index) -> None:
+    """Durably publish a generation file; it only counts once SQLite names it."""
+    import faiss
+
+    data = faiss.serialize_index(index)
+    final = path / _vectors_name(generation)
+    tmp = path / f"{_vectors_name(generation)}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(memoryview(data))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path)
+
+
+def _fsync_dir(path: Path) -> None:
+    # Makes the rename itself durable before SQLite commits a reference to the new name.
+    if os.name != "posix":
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _read_vectors(path: Path, generation: int) -> faiss.Index:
+    """Load a generation fully into memory (so a later unlink by a writer cannot hurt us).
+    Raises FileNotFoundError for a missing file, IndexStoreError for an unreadable one."""
+    import faiss
+    import numpy as np
+
+    data = (path / _vectors_name(generation)).read_bytes()
+    try:
+        return faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
+    except RuntimeError as exc:
+        raise IndexStoreError(
+            f"{_vectors_name(generation)} in {path} is unreadable ({exc}); rebuild it with: "
+            f"qa index build --index {_q(path)} PATH..."
+        ) from exc
+
+
+def _prepare_vectors(vectors: Any, rows: int, dim: int) -> np.ndarray:
+    import numpy as np
+
+    vecs = np.asarray(vectors, dtype=np.float32)
+    if rows == 0 and vecs.size == 0:
+        return np.zeros((0, dim), dtype=np.float32)
+    if vecs.ndim != 2 or vecs.shape != (rows, dim):
+        raise ValueError(f"expected vectors of shape ({rows}, {dim}), got {vecs.shape}")
+    if not np.all(np.isfinite(vecs)):
+        raise ValueError("vectors contain NaN or infinity")
+    norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+    if np.any(norms == 0):
+        raise ValueError("vectors contain an all-zero row, which has no direction to compare")
+    return np.ascontiguousarray(vecs / norms, dtype=np.float32)

@@ -1,0 +1,67 @@
+"""How an Answer looks in a terminal and in JSON; no retrieval decisions are made here."""
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from qa.safe_text import inert
+from qa.types import Answer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def to_json(answer: Answer) -> str:
+    return json.dumps(
+        {
+            "question": answer.question,
+            "hits": [
+                {
+                    "rank": p.rank,
+                    "score": round(p.hit.score, 4),
+                    "text": p.hit.text,
+                    "answer_sentence": p.answer_sentence,
+                    "article_id": p.hit.article_id,
+                    "title": p.hit.title,
+                    "source": p.citation.source,
+                    "paragraph": p.hit.paragraph,
+                    "line": p.hit.line,
+                    "citation": p.citation.label(),
+                }
+                for p in answer.passages
+            ],
+        },
+        ensure_ascii=False,
+        indent=2,
+    )
+
+
+def print_answer(answer: Answer, console: Console) -> None:
+    """Numbered citation, score, then the paragraph with its answer sentence highlighted.
+
+    Without colour (a pipe, NO_COLOR) the sentence is wrapped in `**` so it still stands out.
+    """
+    from rich.padding import Padding
+    from rich.text import Text
+
+    if not answer.passages:
+        console.print(Text("No passages found. Is the index empty? Try: qa index status"))
+        return
+    plain = console.no_color or not console.is_terminal
+    for p in answer.passages:
+        head = Text()
+        head.append(f"[{p.rank}] ", style="bold cyan")
+        head.append(inert(p.citation.label()), style="bold")
+        head.append(f"  score {p.hit.score:.3f}", style="dim")
+        body = Text()
+        text = p.hit.text
+        a, b = p.sentence_start, p.sentence_end
+        body.append(inert(text[:a]))
+        if plain:
+            body.append("**" + inert(text[a:b]) + "**")
+        else:
+            body.append(inert(text[a:b]), style="bold yellow")
+        body.append(inert(text[b:]))
+        console.print(head)
+        console.print(Padding(body, (0, 0, 0, 4)))
+        console.print()

