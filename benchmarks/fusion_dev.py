@@ -42,31 +42,36 @@ def pool_store(pool: Path, embedder):
 
 
 def candidates(store, embedder, questions, n=100):
+    """Per question: lexical list, and exact (whole, best window) scores of every candidate."""
     qvecs = embedder.embed_queries([q.question for q in questions])
-    dense, lexical = {}, {}
+    lexical, views = {}, {}
     for q, v in zip(questions, qvecs):
-        dense[q.id] = store.search_dense(v, n)
+        dense_ids = [pid for pid, _ in store.search_dense(v, n)]
         lexical[q.id] = store.search_lexical(q.question, n)
-    return dense, lexical
+        views[q.id] = store.view_scores(v, dense_ids + [pid for pid, _ in lexical[q.id]])
+    return views, lexical
 
 
 def variants():
-    from qa.retrieve import Fusion, fuse
+    from qa.retrieve import Fusion, dense_score, fuse
 
-    def rrf(d, lx, k=60):
+    def rrf(views, lx, k=60):
+        dense = sorted(views, key=lambda p: -views[p][0])
         scores = {}
-        for lst in (d, lx):
-            for r, (pid, _) in enumerate(lst):
+        for lst in (dense, [p for p, _ in lx]):
+            for r, pid in enumerate(lst):
                 scores[pid] = scores.get(pid, 0) + 1 / (k + r + 1)
         return [pid for pid, _ in sorted(scores.items(), key=lambda x: -x[1])]
 
-    out = {
-        "dense": lambda d, lx: [p for p, _ in d],
-        "lexical": lambda d, lx: [p for p, _ in lx],
-        "rrf": rrf,
-    }
-    for w in (0.02, 0.05, 0.1, 0.15, 0.2, 0.3):
-        out[f"bonus{w}"] = (lambda w: lambda d, lx: [r[0] for r in fuse(d, lx, Fusion(lexical_weight=w))])(w)
+    def fused(mix, w):
+        f = Fusion(window_mix=mix, lexical_weight=w)
+        return lambda views, lx: [r[0] for r in fuse(
+            {p: dense_score(a, b, f) for p, (a, b) in views.items()}, lx if w else [], f)]
+
+    out = {"lexical": lambda views, lx: [p for p, _ in lx], "rrf(whole)": rrf}
+    for mix in (0.0, 0.5, 0.75):
+        for w in (0.0, 0.05, 0.1, 0.15, 0.2, 0.3):
+            out[f"mix{mix}-lex{w}"] = fused(mix, w)
     return out
 
 
@@ -87,11 +92,11 @@ def main() -> None:
         qfile, pfile = SETS[name]
         questions = load_questions(args.data / qfile)
         store = pool_store(args.data / pfile, embedder)
-        dense, lexical = candidates(store, embedder, questions)
+        views, lexical = candidates(store, embedder, questions)
         pid_of = {p.id: p.article_id for p in store.paragraphs(
-            sorted({pid for lst in list(dense.values()) + list(lexical.values()) for pid, _ in lst}))}
+            sorted({pid for v in views.values() for pid in v}))}
         for vname, fn in variants().items():
-            ranked = {q.id: [pid_of[p] for p in fn(dense[q.id], lexical[q.id])] for q in questions}
+            ranked = {q.id: [pid_of[p] for p in fn(views[q.id], lexical[q.id])][:10] for q in questions}
             m = metrics(ranked, questions)
             results.setdefault(name, {})[vname] = m
             langs = " ".join(f"{lang}: R@1 {v['R@1']:.3f} MRR {v['MRR@10']:.3f}" for lang, v in m.items()

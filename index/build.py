@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from index.errors import ReadError, UserError
-from index.passages import RECIPE, passage_text
+from index.passages import RECIPE, passage_views
 from index.read import read_paths
 from index.types import Article
 
@@ -75,12 +75,14 @@ def read_all(paths: list[Path], progress: Progress | None = None) -> tuple[list[
 
 
 def embed_articles(articles: list[Article], embedder: Embedder, progress: Progress | None = None):
-    texts = [passage_text(a, p) for a in articles for p in a.paragraphs]
+    """Vectors for every view of every paragraph, and each paragraph's number of views."""
+    per_paragraph = [passage_views(a, p) for a in articles for p in a.paragraphs]
+    texts = [t for views in per_paragraph for t in views]
     total = len(texts)
     if progress:
         progress("embed", 0, total)
     on_batch = (lambda done: progress("embed", done, total)) if progress else None
-    return embedder.embed_passages(texts, on_batch=on_batch)
+    return embedder.embed_passages(texts, on_batch=on_batch), [len(v) for v in per_paragraph]
 
 
 def build_index(paths: list[Path], index_dir: Path, embedder: Embedder,
@@ -102,16 +104,17 @@ def build_from_articles(articles: list[Article], index_dir: Path, embedder: Embe
 
     started = time.perf_counter()
     report = BuildReport()
-    vectors = embed_articles(articles, embedder, progress)
+    vectors, views = embed_articles(articles, embedder, progress)
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = index_dir.with_name(f".{index_dir.name}.building")
     if staging.exists():
         shutil.rmtree(staging)
     with Store.create(staging, manifest_for(embedder)) as store:
-        store.add_articles(articles, vectors)
+        store.add_articles(articles, vectors, views)
     swap_in(staging, index_dir)
     report.articles = len(articles)
-    report.paragraphs = report.embedded = sum(len(a.paragraphs) for a in articles)
+    report.paragraphs = sum(len(a.paragraphs) for a in articles)
+    report.embedded = len(vectors)
     report.seconds = time.perf_counter() - started
     return report
 

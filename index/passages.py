@@ -10,7 +10,14 @@ import re
 
 from index.types import Article, Paragraph
 
-RECIPE = "dateline-1"
+# Overlapping word windows embedded beside the whole paragraph: a question usually targets
+# one clause, and a long paragraph's single vector averages that clause away (worst across
+# languages). Sizes chosen on the dev sets: benchmarks/windows_dev.py, benchmarks/RESULTS.md.
+WINDOW_WORDS = 12
+WINDOW_STRIDE = 6
+MAX_WINDOWS = 63  # the store keeps at most 64 vectors per paragraph
+
+RECIPE = f"dateline-1/windows-{WINDOW_WORDS}x{WINDOW_STRIDE}"
 
 # "TRIBUNNEWS.COM, SEOUL - ", "JAKARTA, KOMPAS.com -- ", "Jakarta (ANTARA) - ": the outlet and
 # city stamp that opens many wire stories. It says nothing about the content and, being
@@ -33,3 +40,22 @@ def strip_dateline(text: str) -> str:
 
 def passage_text(article: Article, paragraph: Paragraph) -> str:
     return strip_dateline(paragraph.text)
+
+
+def windows(text: str, size: int = WINDOW_WORDS, stride: int = WINDOW_STRIDE) -> list[str]:
+    """Overlapping runs of `size` words; none for a text that is already that short. Very
+    long paragraphs get evenly spread windows, capped so the store's id space holds them."""
+    words = text.split()
+    if len(words) <= size:
+        return []
+    starts = list(range(0, len(words) - size + stride, stride))
+    if len(starts) > MAX_WINDOWS:
+        step = len(starts) / MAX_WINDOWS
+        starts = [starts[int(i * step)] for i in range(MAX_WINDOWS)]
+    return [" ".join(words[i:i + size]) for i in starts]
+
+
+def passage_views(article: Article, paragraph: Paragraph) -> list[str]:
+    """What to embed for one paragraph: the whole text first, then its windows."""
+    text = passage_text(article, paragraph)
+    return [text, *windows(text)]

@@ -51,7 +51,8 @@ def m001_initial(db: sqlite3.Connection) -> None:
             line INTEGER NOT NULL,
             start INTEGER NOT NULL,
             "end" INTEGER NOT NULL,
-            text_hash TEXT NOT NULL
+            text_hash TEXT NOT NULL,
+            views INTEGER NOT NULL DEFAULT 1
         )
         """,
         "CREATE INDEX paragraphs_article ON paragraphs(article_id, number)",

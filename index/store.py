@@ -3,7 +3,7 @@
 An index is a folder:
 
     index.sqlite            manifest, articles, paragraphs, FTS5 (WAL mode)
-    vectors-<gen>.faiss     IndexIDMap2(IndexFlatIP(dim)), ids = paragraph ids
+    vectors-<gen>.faiss     IndexIDMap2(IndexFlatIP(dim)), ids = paragraph id * VIEW_SLOTS + view
     write.lock              held by the one process allowed to write
 
 Crash safety rests on one rule: the SQLite transaction that names a new FAISS generation in
@@ -17,6 +17,10 @@ Readers never take the lock: they read the generation from SQLite and load that 
 writer deletes it between those two steps, the reader re-reads the generation and retries.
 Paragraph ids are never reused (AUTOINCREMENT), so a reader still holding an older
 generation can miss rows, but never maps an id to the wrong paragraph.
+
+A paragraph has one or more vectors ("views"): view 0 embeds the whole paragraph, later views
+embed overlapping word windows of it (see index.passages). Windows let a question that targets
+one clause of a long paragraph find it; the FAISS id packs paragraph id and view together.
 
 faiss and numpy are imported inside functions so that importing this module (and the CLI
 that names it) stays instant.
@@ -52,6 +56,7 @@ DEFAULT_LOCK_TIMEOUT = 30.0
 _VECTORS_RE = re.compile(r"^vectors-(\d+)\.faiss$")
 _SQL_CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 _MAX_QUERY_TOKENS = 64
+VIEW_SLOTS = 64  # vectors per paragraph at most: view 0 (whole) + up to 63 windows
 _MODEL_KEYS = ("model", "fingerprint", "dim", "query_prompt", "passage_prompt")
 
 
@@ -328,10 +333,12 @@ class Store:
                 self._depth = 0
                 self._poisoned = self._changed = self._vectors_changed = False
 
-    def add_articles(self, articles: Sequence[Article], vectors: Any) -> list[int]:
+    def add_articles(self, articles: Sequence[Article], vectors: Any,
+                     views: Sequence[int] | None = None) -> list[int]:
         """Store articles with their paragraph vectors, replacing any stored with the same id.
 
-        `vectors` has one row per paragraph, in article order then paragraph order. Rows are
+        `vectors` has one row per view, in article order, then paragraph order, then view
+        order; `views` gives each paragraph's number of views (default: one each). Rows are
         L2-normalised here so that inner product is cosine whatever the caller passed.
         Paragraph.article_id is ignored in favour of the Article's id.
         """
@@ -344,10 +351,16 @@ class Store:
             return []
         import numpy as np
 
-        total = sum(len(a.paragraphs) for a in articles)
-        vecs = _prepare_vectors(vectors, total, self.manifest.dim)
+        n_paragraphs = sum(len(a.paragraphs) for a in articles)
+        counts = [1] * n_paragraphs if views is None else [int(v) for v in views]
+        if len(counts) != n_paragraphs or any(not 1 <= c <= VIEW_SLOTS for c in counts):
+            raise ValueError(f"views must give 1..{VIEW_SLOTS} vectors for each of the "
+                             f"{n_paragraphs} paragraphs")
+        vecs = _prepare_vectors(vectors, sum(counts), self.manifest.dim)
+        view_counts = iter(counts)
 
         new_ids: list[int] = []
+        faiss_ids: list[int] = []
         with self.writer():
             db = self._conn()
             self._delete_articles(ids)
@@ -366,17 +379,20 @@ class Store:
                     ),
                 )
                 for p in article.paragraphs:
+                    n_views = next(view_counts)
                     cur = db.execute(
                         'INSERT INTO paragraphs(article_id, number, text, line, start, "end", '
-                        "text_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (article.id, p.number, p.text, p.line, p.start, p.end, _text_hash(p.text)),
+                        "text_hash, views) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (article.id, p.number, p.text, p.line, p.start, p.end, _text_hash(p.text),
+                         n_views),
                     )
                     assert cur.lastrowid is not None
                     new_ids.append(cur.lastrowid)
+                    faiss_ids.extend(cur.lastrowid * VIEW_SLOTS + v for v in range(n_views))
             self._changed = True
             if new_ids:
                 assert self._faiss is not None
-                self._faiss.add_with_ids(vecs, np.asarray(new_ids, dtype=np.int64))
+                self._faiss.add_with_ids(vecs, np.asarray(faiss_ids, dtype=np.int64))
                 self._vectors_changed = True
         return new_ids
 
@@ -392,7 +408,68 @@ class Store:
     # ---- reading -------------------------------------------------------------------------
 
     def search_dense(self, qvec: Any, k: int) -> list[tuple[int, float]]:
-        """Nearest paragraphs by cosine; the query is normalised here like the stored rows."""
+        """Nearest paragraphs by their best view's cosine, each paragraph once.
+
+        The query is normalised here like the stored rows. Views of one paragraph crowd the
+        raw FAISS list, so it is searched deeper until k distinct paragraphs are found.
+        """
+        q = self._unit_query(qvec)
+        if q is None or k <= 0:
+            return []
+        index = self._current_faiss()
+        if index.ntotal == 0:
+            return []
+        depth = min(index.ntotal, k * 4)
+        while True:
+            scores, found = index.search(q, depth)
+            best: dict[int, float] = {}
+            for s, i in zip(scores[0], found[0]):
+                if i != -1:
+                    pid = int(i) // VIEW_SLOTS
+                    if pid not in best:
+                        best[pid] = float(s)
+            if len(best) >= k or depth >= index.ntotal:
+                return list(best.items())[:k]
+            depth = min(index.ntotal, depth * 4)
+
+    def view_scores(self, qvec: Any, ids: Sequence[int]) -> dict[int, tuple[float, float]]:
+        """(whole-paragraph cosine, best window cosine) for each paragraph id, computed exactly
+        from the stored vectors; a paragraph without windows repeats its whole score."""
+        import numpy as np
+
+        q = self._unit_query(qvec)
+        ids = list(dict.fromkeys(int(i) for i in ids))
+        if q is None or not ids:
+            return {}
+        counts = self._view_counts(ids)
+        index = self._current_faiss()
+        wanted = [(pid, v) for pid in ids if pid in counts for v in range(counts[pid])]
+        if not wanted:
+            return {}
+        keys = np.asarray([pid * VIEW_SLOTS + v for pid, v in wanted], dtype=np.int64)
+        try:
+            vecs = index.reconstruct_batch(keys)
+        except RuntimeError:  # a concurrent writer removed one; score what is left
+            return {}
+        sims = vecs @ q[0]
+        out: dict[int, list[float]] = {}
+        for (pid, v), s in zip(wanted, sims):
+            whole, best = out.setdefault(pid, [float("-inf"), float("-inf")])
+            if v == 0:
+                out[pid][0] = float(s)
+            else:
+                out[pid][1] = max(best, float(s))
+        return {pid: (w, b if b != float("-inf") else w) for pid, (w, b) in out.items()}
+
+    def _view_counts(self, ids: list[int]) -> dict[int, int]:
+        counts: dict[int, int] = {}
+        db = self._conn()
+        for chunk in _chunks(ids, _SQL_CHUNK):
+            marks = ",".join("?" * len(chunk))
+            counts.update(db.execute(f"SELECT id, views FROM paragraphs WHERE id IN ({marks})", chunk))
+        return counts
+
+    def _unit_query(self, qvec: Any):
         import numpy as np
 
         q = np.asarray(qvec, dtype=np.float32).reshape(1, -1)
@@ -401,14 +478,9 @@ class Store:
                 f"query vector has dimension {q.shape[1]}, the index expects {self.manifest.dim}"
             )
         norm = float(np.linalg.norm(q))
-        if k <= 0 or not np.isfinite(norm) or norm == 0.0:
-            return []
-        q = np.ascontiguousarray(q / norm, dtype=np.float32)
-        index = self._current_faiss()
-        if index.ntotal == 0:
-            return []
-        scores, found = index.search(q, min(k, index.ntotal))
-        return [(int(i), float(s)) for s, i in zip(scores[0], found[0]) if i != -1]
+        if not np.isfinite(norm) or norm == 0.0:
+            return None
+        return np.ascontiguousarray(q / norm, dtype=np.float32)
 
     def search_lexical(self, query: str, k: int) -> list[tuple[int, float]]:
         """BM25 over paragraph text and title (title weighted lower, as it repeats per
@@ -513,7 +585,10 @@ class Store:
                 problems.append(f"manifest dim is not a number: {values.get('dim')!r}")
                 dim = self.manifest.dim
             generation = int(values.get("generation", "0") or 0)
-            sql_ids = {r[0] for r in db.execute("SELECT id FROM paragraphs")}
+            view_rows = db.execute("SELECT id, views FROM paragraphs").fetchall()
+            sql_ids = {r[0] for r in view_rows}
+            n_views = sum(r[1] for r in view_rows)
+            sql_view_ids = {pid * VIEW_SLOTS + v for pid, n in view_rows for v in range(n)}
             fts_ids = {r[0] for r in db.execute("SELECT rowid FROM paragraphs_fts")}
             _compare_ids(problems, "FTS", sql_ids, fts_ids)
             stale_fts = db.execute(
@@ -538,9 +613,9 @@ class Store:
             return problems
         if index.d != dim:
             problems.append(f"{name} has dimension {index.d}, the manifest says {dim}")
-        if index.ntotal != len(sql_ids):
+        if index.ntotal != n_views:
             problems.append(
-                f"{name} holds {index.ntotal} vectors, SQLite {len(sql_ids)} paragraphs"
+                f"{name} holds {index.ntotal} vectors, SQLite {n_views} paragraph views"
             )
         id_map = getattr(index, "id_map", None)
         if id_map is None:
@@ -552,7 +627,10 @@ class Store:
         faiss_ids = set(int(i) for i in faiss_id_list)
         if len(faiss_ids) != len(faiss_id_list):
             problems.append(f"{name} holds {len(faiss_id_list) - len(faiss_ids)} duplicate ids")
-        _compare_ids(problems, name, sql_ids, faiss_ids)
+        for label, ids in (("missing from", sql_view_ids - faiss_ids), ("unknown to SQLite in", faiss_ids - sql_view_ids)):
+            if ids:
+                shown = ", ".join(f"{i // VIEW_SLOTS}/{i % VIEW_SLOTS}" for i in sorted(ids)[:5])
+                problems.append(f"{len(ids)} paragraph views (paragraph/view) {label} {name}: {shown}")
         if index.ntotal and index.d == dim:
             norms = np.linalg.norm(index.index.reconstruct_n(0, index.ntotal), axis=1)
             bad = int(np.count_nonzero(np.abs(norms - 1.0) > 1e-3))
@@ -632,10 +710,11 @@ class Store:
         for chunk in _chunks(ids, _SQL_CHUNK):
             marks = ",".join("?" * len(chunk))
             paragraph_ids += [
-                r[0]
-                for r in db.execute(
-                    f"SELECT id FROM paragraphs WHERE article_id IN ({marks})", chunk
+                pid * VIEW_SLOTS + v
+                for pid, n in db.execute(
+                    f"SELECT id, views FROM paragraphs WHERE article_id IN ({marks})", chunk
                 )
+                for v in range(n)
             ]
             # Explicit, so correctness does not hinge on foreign_keys being ON in this connection.
             db.execute(f"DELETE FROM paragraphs WHERE article_id IN ({marks})", chunk)

@@ -163,3 +163,20 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@app.command()
+def chat(
+    index: IndexOpt = None,
+    model: ModelOpt = None,
+    corpus: Annotated[Optional[Path], typer.Option(
+        "--corpus", file_okay=False, help="Folder of articles the index is built from; Ctrl+R in "
+        "the chat rebuilds the index from it (default: the bundled seeds, if that is what it holds).",
+        show_default=False)] = None,
+) -> None:
+    """Chat with the index in a full-screen terminal app (F1 there lists the keys)."""
+    from tui.app import run_chat
+
+    index_dir, is_default = _index_dir(index)
+    run_chat(index_dir, _model(model), corpus=corpus.expanduser() if corpus else None,
+             build_default=is_default)

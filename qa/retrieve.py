@@ -1,10 +1,12 @@
-"""Rank paragraphs for a question: dense similarity, with lexical evidence where it helps.
+"""Rank paragraphs for a question: dense similarity over whole paragraphs and their word
+windows, with lexical evidence where it helps.
 
 Dense search crosses languages but blurs exact names and numbers; lexical search is sharp on
-names but blind across languages. The fusion below adds a bounded lexical bonus to the
-cosine score rather than fusing ranks, because rank fusion lets a lexical-only match of a
-common word outrank a paragraph the dense model is sure about (measured on the dev sets:
-see benchmarks/RESULTS.md).
+names but blind across languages. Candidates come from both; each is then scored exactly
+from its stored vectors: the whole paragraph's cosine mixed with its best window's (a question
+usually targets one clause), plus a bounded lexical bonus. A bonus rather than rank fusion,
+because rank fusion lets a lexical-only match of a common word outrank a paragraph the dense
+model is sure about (measured on the dev sets: see benchmarks/RESULTS.md).
 """
 from __future__ import annotations
 
@@ -19,32 +21,38 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Fusion:
-    """Weights chosen on the dev sets; `lexical_weight` 0 means dense only."""
+    """Weights chosen on the dev sets. `window_mix` 0 uses whole paragraphs only;
+    `lexical_weight` 0 means dense only."""
 
+    window_mix: float = 0.5
     lexical_weight: float = 0.1
     candidates: int = 100
 
 
 DEFAULT_FUSION = Fusion()
 
+Ranked = tuple[int, float, "float | None", "float | None"]  # id, fused, dense, lexical
 
-def fuse(dense: list[tuple[int, float]], lexical: list[tuple[int, float]],
-         fusion: Fusion = DEFAULT_FUSION) -> list[tuple[int, float, float | None, float | None]]:
+
+def dense_score(whole: float, best_window: float, fusion: Fusion = DEFAULT_FUSION) -> float:
+    return fusion.window_mix * max(whole, best_window) + (1 - fusion.window_mix) * whole
+
+
+def fuse(dense: dict[int, float], lexical: list[tuple[int, float]],
+         fusion: Fusion = DEFAULT_FUSION) -> list[Ranked]:
     """(paragraph id, fused, dense, lexical), best first.
 
     Lexical scores are scaled by the best lexical score for this question, so the bonus is
-    relative to how well anything matched the words; a paragraph only lexical search found
-    gets the weakest dense score seen as its dense part.
+    relative to how well anything matched the words.
     """
-    dense_map = dict(dense)
     lex_map = dict(lexical)
     top_lex = max(lex_map.values(), default=0.0)
-    floor = min(dense_map.values(), default=0.0)
+    floor = min(dense.values(), default=0.0)
     rows = []
-    for pid in dense_map.keys() | lex_map.keys():
-        d = dense_map.get(pid)
+    for pid in dense.keys() | lex_map.keys():
+        d = dense.get(pid)
         lx = lex_map.get(pid)
-        score = (d if d is not None else floor)
+        score = d if d is not None else floor
         if lx is not None and top_lex > 0:
             score += fusion.lexical_weight * (lx / top_lex)
         rows.append((pid, score, d, lx))
@@ -52,11 +60,17 @@ def fuse(dense: list[tuple[int, float]], lexical: list[tuple[int, float]],
     return rows
 
 
-def rank(store: Store, qvec, question: str, k: int,
-         fusion: Fusion = DEFAULT_FUSION) -> list[tuple[int, float, float | None, float | None]]:
-    n = max(k, fusion.candidates)
-    dense = store.search_dense(qvec, n)
+def candidates(store: Store, qvec, question: str, n: int,
+               fusion: Fusion = DEFAULT_FUSION) -> tuple[dict[int, float], list[tuple[int, float]]]:
+    """Exact dense scores for the union of dense and lexical candidates, and the lexical list."""
+    dense_ids = [pid for pid, _ in store.search_dense(qvec, n)]
     lexical = store.search_lexical(question, n) if fusion.lexical_weight else []
+    views = store.view_scores(qvec, dense_ids + [pid for pid, _ in lexical])
+    return {pid: dense_score(w, b, fusion) for pid, (w, b) in views.items()}, lexical
+
+
+def rank(store: Store, qvec, question: str, k: int, fusion: Fusion = DEFAULT_FUSION) -> list[Ranked]:
+    dense, lexical = candidates(store, qvec, question, max(k, fusion.candidates), fusion)
     return fuse(dense, lexical, fusion)[:k]
 
 
@@ -66,9 +80,10 @@ def retrieve(store: Store, qvec, question: str, k: int = 5,
     choosing answer sentences."""
     ranked = rank(store, qvec, question, k, fusion)
     stored = store.paragraphs([r[0] for r in ranked])
+    by_id = {r[0]: r for r in ranked}
     return [
         Hit(paragraph_id=p.id, article_id=p.article_id, title=p.title, source=p.source,
-            paragraph=p.number, line=p.line, text=p.text, score=score, dense_score=d,
-            lexical_score=lx, metadata=dict(p.metadata))
-        for p, (_, score, d, lx) in zip(stored, ranked)
+            paragraph=p.number, line=p.line, text=p.text, score=by_id[p.id][1],
+            dense_score=by_id[p.id][2], lexical_score=by_id[p.id][3], metadata=dict(p.metadata))
+        for p in stored
     ]

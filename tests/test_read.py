@@ -26,7 +26,8 @@ def test_seed_numbers_lines_and_offsets():
     article = read_text_file(SEED)
     raw = SEED.read_text(encoding="utf-8")
     lines = raw.splitlines()
-    assert [p.number for p in article.paragraphs] == list(range(1, len(article.paragraphs) + 1))
+    # The headline counts as paragraph 1 for a reader but is not a passage of its own.
+    assert [p.number for p in article.paragraphs] == list(range(2, len(article.paragraphs) + 2))
     for p in article.paragraphs:
         assert raw[p.start:p.end] == p.text
         assert lines[p.line - 1].strip() == p.text
@@ -34,16 +35,24 @@ def test_seed_numbers_lines_and_offsets():
     assert by_line[4].number == 3
     assert by_line[4].text.startswith("TRIBUNNEWS.COM, SEOUL - Korea Selatan telah memanggil duta besar Rusia")
     nav = sum(1 for line in lines if line.startswith("Baca juga"))
-    assert len(article.paragraphs) == len([x for x in lines if x.strip()]) - nav - 1 - 1
+    # non-empty lines - navigation - 1 by-line - 1 repeat - the headline
+    assert len(article.paragraphs) == len([x for x in lines if x.strip()]) - nav - 1 - 1 - 1
 
 
 def test_blank_line_blocks_are_paragraphs(tmp_path):
     f = tmp_path / "wrapped.txt"
     f.write_text("Title here\n\nFirst paragraph starts\nand wraps here.\n\nSecond one.\n", encoding="utf-8")
     article = read_text_file(f)
-    assert [p.text for p in article.paragraphs] == [
-        "Title here", "First paragraph starts and wraps here.", "Second one."]
-    assert [p.line for p in article.paragraphs] == [1, 3, 6]
+    assert article.title == "Title here"
+    assert [p.text for p in article.paragraphs] == ["First paragraph starts and wraps here.", "Second one."]
+    assert [(p.number, p.line) for p in article.paragraphs] == [(2, 3), (3, 6)]
+
+
+def test_headline_only_file_keeps_its_headline_as_a_passage(tmp_path):
+    f = tmp_path / "headline.txt"
+    f.write_text("Gempa di Cianjur\n", encoding="utf-8")
+    article = read_text_file(f)
+    assert [(p.number, p.text) for p in article.paragraphs] == [(1, "Gempa di Cianjur")]
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from index.store import (
     IndexStoreError,
     Manifest,
     ModelMismatchError,
+    VIEW_SLOTS,
     Store,
 )
 from index.types import Article, Paragraph
@@ -224,11 +225,11 @@ def test_verify_reports_faiss_tampering(built: tuple[Path, np.ndarray, list[int]
         generation = store.generation
     target = path / f"vectors-{generation}.faiss"
     index = faiss.read_index(str(target))
-    index.remove_ids(np.asarray([ids[0]], dtype=np.int64))
+    index.remove_ids(np.asarray([ids[0] * VIEW_SLOTS], dtype=np.int64))
     faiss.write_index(index, str(target))
     with Store.open(path) as store:
         problems = store.verify()
-    assert any("missing from vectors-" in p and str(ids[0]) in p for p in problems), problems
+    assert any("missing from vectors-" in p and f"{ids[0]}/0" in p for p in problems), problems
     assert any("holds 5 vectors, SQLite 6" in p for p in problems), problems
 
 
@@ -241,7 +242,7 @@ def test_verify_reports_sqlite_tampering(built: tuple[Path, np.ndarray, list[int
     db.close()
     with Store.open(path) as store:
         problems = store.verify()
-    assert any("have no SQLite paragraph" in p and "vectors-" in p for p in problems), problems
+    assert any("unknown to SQLite in vectors-" in p for p in problems), problems
     assert any("in FTS have no SQLite paragraph" in p for p in problems), problems
 
 
@@ -378,3 +379,28 @@ def test_crash_before_commit_keeps_last_state(built: tuple[Path, np.ndarray, lis
         assert vector_files(path) == [f"vectors-{generation}.faiss"]
         assert store.remove_articles(["a1"]) == 1
         assert store.verify() == []
+
+
+def test_window_views_rank_a_paragraph_once_and_score_exactly(tmp_path):
+    """A paragraph with window vectors is found through any of them, listed once, and its
+    whole/window scores come back exactly; removing the article removes every view."""
+    path = tmp_path / "views"
+    article = make_article("v1", ["short one", "a longer paragraph with windows"])
+    vecs = unit_vectors(4, seed=7)  # paragraph 1: whole; paragraph 2: whole + 2 windows
+    with Store.create(path, MANIFEST) as store:
+        pids = store.add_articles([article], vecs, views=[1, 3])
+    with Store.open(path) as store:
+        assert store.verify() == []
+        hits = store.search_dense(vecs[3], k=5)
+        assert hits[0][0] == pids[1] and hits[0][1] == pytest.approx(1.0, abs=1e-5)
+        assert sorted(pid for pid, _ in hits) == sorted(pids)
+        scores = store.view_scores(vecs[3], pids)
+        assert scores[pids[1]][1] == pytest.approx(1.0, abs=1e-5)
+        assert scores[pids[1]][0] == pytest.approx(float(vecs[1] @ vecs[3]), abs=1e-5)
+        assert scores[pids[0]][0] == scores[pids[0]][1] == pytest.approx(float(vecs[0] @ vecs[3]), abs=1e-5)
+    with Store.open(path, writable=True) as store:
+        with pytest.raises(ValueError):
+            store.add_articles([make_article("v2", ["x"])], unit_vectors(2, 1), views=[1])
+        store.remove_articles(["v1"])
+        assert store.verify() == []
+        assert store.search_dense(vecs[3], k=5) == []

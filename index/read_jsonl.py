@@ -1,0 +1,163 @@
+"""JSON Lines corpora: one article a line, so one bad line costs one article, not the file.
+
+Each line is an object with `text` (a string, split into paragraphs like a .txt body) or
+`paragraphs` (a list of strings, or of objects with `text`), and optionally `id`, `title`,
+`url`, `source` (the outlet), `date`, `author`, `category`; other keys are ignored. Without
+a `title`, the title comes from `url_slug` turned into words, else the first paragraph
+(this is how IndoSum's articles load as they are).
+
+- Article id: the `id` field as a string, else `<file stem>:<line>`. `source` is the file.
+- Every paragraph's `line` is the JSONL line number; `start`/`end` are the offsets of that
+  whole line in the decoded file (a paragraph's place inside the JSON string is not kept).
+- A line that is not JSON, not an object, not UTF-8 or without text yields
+  `ReadError("<file>:<line>", reason)`; the other lines still yield their articles.
+- The file is streamed line by line, so it has no overall size limit; a single line above
+  the per-file limit is refused without being held in memory whole.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from index import read_text
+from index.errors import ReadError
+from index.read_text import (
+    MAX_FILE_BYTES,
+    MB,
+    Block,
+    _blocks as text_blocks,
+    article_id_for,
+    binary_reason,
+    build_article,
+    check_source,
+)
+from index.types import Article
+
+_OUTLET_KEYS = ("source", "outlet", "sitename", "site_name", "publisher")
+_CHUNK = 1 << 20
+
+
+def _string(value) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return " ".join(value.split())
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _slug_words(slug: str) -> str:
+    words = re.sub(r"[-_+]+", " ", slug).strip()
+    return words[:1].upper() + words[1:]
+
+
+def _paragraph_texts(record: dict) -> list[str]:
+    paragraphs = record.get("paragraphs")
+    if isinstance(paragraphs, list):
+        texts = []
+        for item in paragraphs:
+            if isinstance(item, dict):
+                item = item.get("text")
+            if isinstance(item, str) and item.strip():
+                texts.append(" ".join(item.split()))
+        if texts:
+            return texts
+    text = record.get("text")
+    if isinstance(text, str) and text.strip():
+        return [body for body, *_ in text_blocks(text)]
+    return []
+
+
+def parse_record(path: Path, lineno: int, line: str, start: int) -> Article:
+    """One JSONL line (without its line break) that starts at character `start`."""
+    where = f"{path}:{lineno}"
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ReadError(where, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(record, dict):
+        raise ReadError(where, f"not a JSON object (a {type(record).__name__})")
+    texts = _paragraph_texts(record)
+    if not texts:
+        raise ReadError(where, "no text (needs a non-empty 'text' or 'paragraphs')")
+    aid = _string(record.get("id")) or f"{article_id_for(path)}:{lineno}"
+    title = (_string(record.get("title")) or
+             (_slug_words(record["url_slug"]) if _string(record.get("url_slug")) else None) or
+             texts[0])
+    metadata: dict[str, str] = {}
+    outlet = next((v for k in _OUTLET_KEYS if (v := _string(record.get(k)))), None)
+    for key, value in (("url", _string(record.get("url"))), ("outlet", outlet),
+                       ("date", _string(record.get("date"))),
+                       ("author", _string(record.get("author"))),
+                       ("category", _string(record.get("category")))):
+        if value:
+            metadata[key] = value
+    end = start + len(line)
+    blocks: list[Block] = [(text, lineno, start, end) for text in texts]
+    article = build_article(path, aid, title, blocks, metadata=metadata, content=line)
+    if not article.paragraphs:
+        raise ReadError(where, "no text (only navigation or by-line paragraphs)")
+    return article
+
+
+def _lines(handle, limit: int):
+    """(line bytes or None when too long, length in bytes) for each line of a binary file."""
+    while True:
+        line = handle.readline(limit + 1)
+        if not line:
+            return
+        if len(line) <= limit or line.endswith(b"\n"):
+            yield line, len(line)
+            continue
+        size = len(line)
+        while not line.endswith(b"\n"):  # skip the rest of an over-long line unread
+            line = handle.readline(_CHUNK)
+            if not line:
+                break
+            size += len(line)
+        yield None, size
+
+
+def read_jsonl_file(path: Path, line_limit: int = MAX_FILE_BYTES) -> list[Article | ReadError]:
+    check_source(path)
+    items: list[Article | ReadError] = []
+    try:
+        handle = read_text._open_binary(path)
+    except PermissionError:
+        raise ReadError(path, "permission denied") from None
+    except OSError as exc:
+        raise ReadError(path, f"cannot read ({exc.strerror or exc})") from None
+    with handle:
+        head = handle.read(8192)
+        reason = binary_reason(head)
+        if reason:
+            raise ReadError(path, reason)
+        handle.seek(0)
+        offset = 0  # in characters of the decoded file, as for the other formats
+        any_line = False
+        for lineno, (data, size) in enumerate(_lines(handle, line_limit), start=1):
+            where = f"{path}:{lineno}"
+            if data is None or data.strip():
+                any_line = True
+            if data is None:
+                items.append(ReadError(where, f"line too long ({size / MB:.1f} MB > "
+                                              f"{line_limit // MB} MB limit)"))
+                offset += size  # an estimate: the line was not decoded
+                continue
+            try:
+                line = data.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                items.append(ReadError(where, f"not valid UTF-8 (bad byte at offset {exc.start} of the line)"))
+                offset += len(data.decode("utf-8", "replace"))
+                continue
+            body = line.rstrip("\r\n")
+            if body.strip():
+                lead = len(body) - len(body.lstrip())
+                try:
+                    items.append(parse_record(path, lineno, body.strip(), offset + lead))
+                except ReadError as exc:
+                    items.append(exc)
+            offset += len(line)
+    if not any_line:
+        raise ReadError(path, "empty file")
+    return items

@@ -1,0 +1,105 @@
+"""`qa chat`: a Textual chat over an index. Thin: screens and widgets do the showing,
+`tui.engine_worker` owns the engine on its own thread, `tui.library` talks to the library."""
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual.app import App
+from textual.binding import Binding
+
+from tui import library
+from tui.engine_worker import (BuildProgress, EngineFailed, EngineLoaded, EngineSays, EngineWorker,
+                               JobFinished, JobStarted)
+from tui.history import QuestionHistory
+from tui.screens import ArticleScreen, ChatScreen, HelpScreen
+
+if TYPE_CHECKING:
+    from index.build import BuildReport
+    from qa.engine import Engine
+    from qa.types import AnswerPassage
+
+
+class QaApp(App):
+    TITLE = "qa chat"
+    CSS_PATH = "app.tcss"
+    BINDINGS = [
+        Binding("f1", "help", "Help"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(self, index_dir: Path, model: str | None = None, *, corpus: Path | None = None,
+                 build_default: bool = False, history: QuestionHistory | None = None) -> None:
+        super().__init__()
+        self.index_dir = Path(index_dir)
+        self.model = model
+        self.corpus = corpus
+        self.build_default = build_default
+        self.history = history if history is not None else QuestionHistory.for_index(self.index_dir)
+        self.engine = EngineWorker(self, self._open_engine)
+
+    # ---- engine --------------------------------------------------------------------------
+
+    def _open_engine(self, progress, say) -> Engine:
+        return library.open_chat_engine(self.index_dir, self.model, self.build_default,
+                                        progress=progress, say=say)
+
+    def sync(self, engine: Engine, corpus: Path | None) -> BuildReport:
+        """Runs on the engine thread (a re-sync job)."""
+        from tui.sync import sync_corpus
+
+        return sync_corpus(engine, self.engine.progress, corpus)
+
+    def on_mount(self) -> None:
+        self.push_screen(ChatScreen())
+        self.engine.start()
+
+    @property
+    def chat(self) -> ChatScreen:
+        return next(s for s in self.screen_stack if isinstance(s, ChatScreen))
+
+    def on_engine_loaded(self, message: EngineLoaded) -> None:
+        self.chat.engine_loaded(message.info)
+
+    def on_engine_failed(self, message: EngineFailed) -> None:
+        self.chat.engine_failed(str(message.error))
+
+    def on_engine_says(self, message: EngineSays) -> None:
+        self.log(message.text)
+        if message.text.startswith("No index yet"):
+            self.notify(message.text, title="First start", markup=False, timeout=8)
+
+    def on_build_progress(self, message: BuildProgress) -> None:
+        self.chat.build_progress(message.stage, message.done, message.total)
+
+    def on_job_started(self, message: JobStarted) -> None:
+        if message.job.started is not None:
+            message.job.started()
+
+    async def on_job_finished(self, message: JobFinished) -> None:
+        job = message.job
+        self.engine.finished(job)
+        if job.error is not None:
+            callback, value = job.failed, job.error
+        else:
+            callback, value = job.done, job.result
+        if callback is not None:
+            outcome = callback(value)
+            if inspect.isawaitable(outcome):
+                await outcome
+        self.chat.job_done(job)
+
+    # ---- actions -------------------------------------------------------------------------
+
+    def open_article(self, article_id: str, passage: AnswerPassage | None = None) -> None:
+        self.push_screen(ArticleScreen(article_id, passage))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+
+def run_chat(index_dir: Path, model: str | None = None, corpus: Path | None = None,
+             build_default: bool = False) -> None:
+    QaApp(index_dir, model, corpus=corpus, build_default=build_default).run()

@@ -1,0 +1,6 @@
+"""Screens of `qa chat`: the chat, an article, and the key help."""
+from tui.screens.article import ArticleScreen
+from tui.screens.chat import ChatScreen
+from tui.screens.help import HelpScreen
+
+__all__ = ["ArticleScreen", "ChatScreen", "HelpScreen"]

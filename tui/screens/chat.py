@@ -1,0 +1,287 @@
+"""The chat: status line, transcript of questions and answer cards, article sidebar, input."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from tui import library
+from tui.engine_worker import EngineUnavailable, Job
+from tui.text import join, plural, safe
+from tui.widgets import (AnswerCard, ArticleSidebar, PassageView, QuestionInput, QuestionLine,
+                         StatusBar, Transcript)
+
+if TYPE_CHECKING:
+    from tui.app import QaApp
+
+WELCOME = ("Ask about the indexed news articles, in English or Indonesian. Each answer lists "
+           "the best passages with the answering sentence highlighted and a citation you can "
+           "open. F1 shows all keys.")
+
+
+class ChatScreen(Screen):
+    AUTO_FOCUS = "#question"
+    BINDINGS = [
+        Binding("ctrl+down", "next_hit", "Next hit", show=False),
+        Binding("ctrl+up", "previous_hit", "Previous hit", show=False),
+        Binding("ctrl+b", "toggle_sidebar", "Articles"),
+        Binding("ctrl+r", "sync", "Re-sync"),
+        Binding("ctrl+l", "clear", "Clear", show=False),
+        Binding("s", "toggle_sidebar", "Articles", show=False),
+        Binding("q", "app.quit", "Quit", show=False),
+        Binding("question_mark", "app.help", "Help", show=False),
+    ]
+
+    app: QaApp
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.selected: PassageView | None = None
+        self.syncing = False
+
+    def compose(self):
+        yield StatusBar(self.app.index_dir, id="status")
+        with Horizontal(id="main"):
+            yield ArticleSidebar(id="sidebar")
+            with Transcript(id="transcript"):
+                yield self._welcome()
+        yield QuestionInput(self.app.history, id="question")
+        yield Footer(show_command_palette=False)
+
+    def _welcome(self) -> Static:
+        return Static(safe(WELCOME, "$text-muted"), markup=False, id="welcome")
+
+    def on_mount(self) -> None:
+        self.status.set_state("Loading model…")
+
+    # ---- parts ---------------------------------------------------------------------------
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    @property
+    def transcript(self) -> Transcript:
+        return self.query_one(Transcript)
+
+    @property
+    def question_input(self) -> QuestionInput:
+        return self.query_one(QuestionInput)
+
+    @property
+    def sidebar(self) -> ArticleSidebar:
+        return self.query_one(ArticleSidebar)
+
+    @property
+    def cards(self) -> list[AnswerCard]:
+        return list(self.query(AnswerCard))
+
+    # ---- engine events (called by the app) -----------------------------------------------
+
+    def engine_loaded(self, info: library.IndexInfo) -> None:
+        self.status.set_info(len(info.articles), info.paragraphs, info.model)
+        self.sidebar.set_articles(info.articles)
+        self._update_state()
+        for card in self.cards:
+            if card.state == "waiting":
+                card.set_waiting(ready=True)
+
+    def engine_failed(self, message: str) -> None:
+        self.status.set_state("Error", "error")
+        self.transcript.mount(Static(join(("Cannot open the index: ", "bold $text-error"),
+                                          safe(message)), markup=False, classes="error"))
+
+    def build_progress(self, stage: str, done: int, total: int) -> None:
+        what = "Re-syncing" if self.syncing else "Building index"
+        self.status.show_progress(stage, done, total, what)
+
+    def _update_state(self) -> None:
+        worker = self.app.engine
+        if worker.error is not None:
+            self.status.set_state("Error", "error")
+        elif not worker.ready:
+            waiting = worker.pending
+            suffix = f" ({plural(waiting, 'question')} waiting)" if waiting else ""
+            self.status.set_state(f"Loading model…{suffix}")
+        elif self.syncing:
+            pass  # progress updates own the state line
+        elif worker.pending:
+            self.status.set_state("Answering…")
+        else:
+            self.status.set_state("Ready", "ready")
+
+    # ---- asking --------------------------------------------------------------------------
+
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        question = event.value.strip()
+        if not question:
+            return
+        self.question_input.remember(question)
+        self.question_input.value = ""
+        await self.ask(question)
+
+    async def ask(self, question: str) -> AnswerCard:
+        """Show the question with a waiting card, and queue it for the engine thread."""
+        await self.query("#welcome").remove()
+        line = QuestionLine(question)
+        card = AnswerCard(question, ready=self.app.engine.ready)
+        await self.transcript.mount_all([line, card])
+
+        async def done(answer) -> None:
+            if card.is_attached:
+                await card.show_answer(answer)
+                card.call_after_refresh(self._answer_shown, line, card)
+
+        def failed(error: BaseException) -> None:
+            if card.is_attached:
+                card.show_error(str(error))
+
+        self.app.engine.submit(Job(run=lambda engine: library.ask(engine, question), done=done,
+                                   failed=failed, started=lambda: card.is_attached and card.set_answering(),
+                                   kind="answer"))
+        self._update_state()
+        self.call_after_refresh(self.transcript.scroll_to_widget, line, animate=False, top=True)
+        return card
+
+    def _answer_shown(self, line: QuestionLine, card: AnswerCard) -> None:
+        views = card.passages
+        if views:
+            self.select(views[0], scroll=False)
+        self.transcript.scroll_to_widget(line, animate=False, top=True)
+        self._update_state()
+
+    def job_done(self, job: Job) -> None:
+        self._update_state()
+
+    # ---- hits ----------------------------------------------------------------------------
+
+    def on_passage_view_clicked(self, event: PassageView.Clicked) -> None:
+        self.select(event.view)
+        self.transcript.focus()
+
+    def select(self, view: PassageView | None, scroll: bool = True) -> None:
+        if self.selected is not None and self.selected is not view:
+            self.selected.remove_class("-selected")
+        self.selected = view
+        if view is not None:
+            view.add_class("-selected")
+            if scroll:
+                self.transcript.scroll_to_widget(view, animate=False, top=True)
+
+    def _move(self, step: int) -> None:
+        views = list(self.query(PassageView))
+        if not views:
+            return
+        if self.selected not in views:
+            target = views[-1] if step < 0 else views[0]
+        else:
+            i = views.index(self.selected) + step
+            target = views[max(0, min(len(views) - 1, i))]
+        self.select(target)
+
+    def action_next_hit(self) -> None:
+        self._move(1)
+
+    def action_previous_hit(self) -> None:
+        self._move(-1)
+
+    def _selected_passage(self):
+        if self.selected is None or not self.selected.is_attached:
+            self.app.notify("No hit selected: ask a question first.", severity="warning", markup=False)
+            return None
+        return self.selected.passage
+
+    def action_open_hit(self) -> None:
+        passage = self._selected_passage()
+        if passage is not None:
+            self.app.open_article(passage.hit.article_id, passage=passage)
+
+    def action_copy_citation(self) -> None:
+        passage = self._selected_passage()
+        if passage is not None:
+            self.app.copy_to_clipboard(passage.citation.label())
+            self.app.notify(f"Copied citation [{passage.rank}]: {passage.citation.label()}",
+                            title="Copied", markup=False)
+
+    def action_copy_passage(self) -> None:
+        passage = self._selected_passage()
+        if passage is not None:
+            self.app.copy_to_clipboard(f"{passage.hit.text}\n\n{passage.citation.label()}")
+            self.app.notify(f"Copied passage [{passage.rank}] with its citation", title="Copied",
+                            markup=False)
+
+    # ---- the rest ------------------------------------------------------------------------
+
+    def action_focus_input(self) -> None:
+        self.question_input.focus()
+
+    def action_focus_transcript(self) -> None:
+        self.transcript.focus()
+        if self.selected is None:
+            self._move(-1)
+
+    def action_toggle_sidebar(self) -> None:
+        sidebar = self.sidebar
+        sidebar.toggle_class("-visible")
+        if sidebar.has_class("-visible"):
+            sidebar.focus_list()
+        elif self.focused is None or sidebar in self.focused.ancestors_with_self:
+            self.question_input.focus()
+
+    def action_close_sidebar(self) -> None:
+        self.sidebar.remove_class("-visible")
+        self.action_focus_transcript()
+
+    def on_article_sidebar_open_article(self, event: ArticleSidebar.OpenArticle) -> None:
+        self.app.open_article(event.article.id)
+
+    def action_clear(self) -> None:
+        self.selected = None
+        self.transcript.remove_children()
+        self.transcript.mount(self._welcome())
+        self.question_input.focus()
+
+    def action_sync(self) -> None:
+        worker = self.app.engine
+        if worker.error is not None:
+            self.app.notify("The index could not be opened, so it cannot be re-synced.",
+                            severity="error", markup=False)
+            return
+        if self.syncing:
+            self.app.notify("A re-sync is already running.", markup=False)
+            return
+        self.syncing = True
+        self.status.set_state("Re-syncing…")
+        corpus = self.app.corpus
+
+        def run(engine):
+            report = self.app.sync(engine, corpus)
+            return report, library.index_info(engine)
+
+        def done(result) -> None:
+            self.syncing = False
+            report, info = result
+            self.status.set_info(len(info.articles), info.paragraphs, info.model)
+            self.sidebar.set_articles(info.articles)
+            self._update_state()
+            problems = f"; {plural(len(report.errors), 'file')} could not be read" if report.errors else ""
+            self.app.notify(f"Re-synced {plural(report.articles, 'article')}, "
+                            f"{plural(report.paragraphs, 'paragraph')} in {report.seconds:.1f} s{problems}",
+                            title="Re-sync", severity="warning" if report.errors else "information",
+                            markup=False)
+
+        def failed(error: BaseException) -> None:
+            self.syncing = False
+            self._update_state()
+            if isinstance(error, EngineUnavailable):
+                message = "Nothing to re-sync: the index could not be opened (see the chat)."
+            else:
+                message = str(error)
+            self.app.notify(message, title="Re-sync failed", severity="error", markup=False,
+                            timeout=10)
+
+        self.app.engine.submit(Job(run=run, done=done, failed=failed, kind="sync"))

@@ -1,0 +1,84 @@
+"""One line at the top: index path, article and paragraph counts, model, and what is going on."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.containers import Horizontal
+from textual.widgets import ProgressBar, Static
+
+from tui.text import display_path, join, plural, safe
+
+STAGES = {"read": "reading", "embed": "embedding"}
+MIN_PATH = 12  # below this many cells the path is not shortened further (the line is cut instead)
+
+
+class StatusBar(Horizontal):
+    def __init__(self, index_dir: Path, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.index_dir = index_dir
+        self.state = ""
+        self._counts: tuple[int, int] | None = None
+        self._model: str | None = None
+
+    def compose(self):
+        yield Static(self._info(), markup=False, id="status-info")
+        yield ProgressBar(total=None, show_eta=False, show_percentage=False, id="status-progress")
+        yield Static("", markup=False, id="status-state")
+
+    def _info(self, width: int | None = None):
+        tail = []
+        if self._counts is not None:
+            articles, paragraphs = self._counts
+            tail += [(" · ", "$text-muted"),
+                     safe(f"{plural(articles, 'article')}, {plural(paragraphs, 'paragraph')}")]
+        if self._model:
+            tail += [(" · ", "$text-muted"), safe(self._model)]
+        path = display_path(self.index_dir)
+        label = ("index ", "$text-muted")
+        if width:
+            tail_len = len(join(*tail).plain)
+            if len("index ") + len(path) + tail_len > width:
+                label = ""  # first drop the word "index", then shorten the path
+                room = max(width - tail_len, MIN_PATH)
+                if len(path) > room:  # keep the end of the path, the part that tells indexes apart
+                    path = "…" + path[-(room - 1):]
+        return join(label, safe(path, "bold"), *tail)
+
+    def _refresh_info(self) -> None:
+        info = self.query_one("#status-info", Static)
+        info.update(self._info(info.content_size.width or None))
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._refresh_info)
+
+    def set_info(self, articles: int, paragraphs: int, model: str) -> None:
+        self._counts = (articles, paragraphs)
+        self._model = model
+        self._refresh_info()
+        self.call_after_refresh(self._refresh_info)
+
+    @property
+    def info_text(self) -> str:
+        return self._info().plain
+
+    def set_state(self, text: str, kind: str = "busy") -> None:
+        """kind: busy, ready or error (a CSS class, coloured by the theme)."""
+        self.state = text
+        state = self.query_one("#status-state", Static)
+        state.update(safe(text))
+        for name in ("busy", "ready", "error"):
+            state.set_class(name == kind, f"-{name}")
+        if kind != "busy":
+            self.hide_progress()
+        self.call_after_refresh(self._refresh_info)
+
+    def show_progress(self, stage: str, done: int, total: int, what: str) -> None:
+        label = STAGES.get(stage, stage)
+        counted = f"{done}/{total}" if total else str(done)
+        self.set_state(f"{what}: {label} {counted}", "busy")
+        bar = self.query_one("#status-progress", ProgressBar)
+        bar.display = True
+        bar.update(total=total or None, progress=done)
+
+    def hide_progress(self) -> None:
+        self.query_one("#status-progress", ProgressBar).display = False
