@@ -531,6 +531,13 @@ class Store:
                 )
         return [found[int(i)] for i in ids if int(i) in found]
 
+    def article_paragraphs(self, article_id: str) -> list[StoredParagraph]:
+        """Every stored paragraph of one article in reading order, for showing it whole."""
+        rows = self._conn().execute(
+            "SELECT id FROM paragraphs WHERE article_id = ? ORDER BY number, id", (article_id,)
+        ).fetchall()
+        return self.paragraphs([r[0] for r in rows])
+
     def articles(self) -> list[StoredArticle]:
         rows = self._conn().execute(
             "SELECT a.id, a.title, a.source, a.metadata, a.content_hash, a.added_at, "

@@ -150,19 +150,6 @@ def index_build(
         raise typer.Exit(1)
 
 
-def main() -> None:
-    try:
-        app()
-    except UserError as exc:
-        _err(str(exc))
-        sys.exit(1)
-    except KeyboardInterrupt:
-        _err("interrupted")
-        sys.exit(130)
-
-
-if __name__ == "__main__":
-    main()
 
 
 @app.command()
@@ -180,3 +167,18 @@ def chat(
     index_dir, is_default = _index_dir(index)
     run_chat(index_dir, _model(model), corpus=corpus.expanduser() if corpus else None,
              build_default=is_default)
+
+
+def main() -> None:
+    try:
+        app()
+    except UserError as exc:
+        _err(str(exc))
+        sys.exit(1)
+    except KeyboardInterrupt:
+        _err("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -404,3 +404,12 @@ def test_window_views_rank_a_paragraph_once_and_score_exactly(tmp_path):
         store.remove_articles(["v1"])
         assert store.verify() == []
         assert store.search_dense(vecs[3], k=5) == []
+
+
+def test_article_paragraphs_in_reading_order(built):
+    path, _, _ = built
+    with Store.open(path) as store:
+        rows = store.article_paragraphs("a2")
+        assert [p.number for p in rows] == [1, 2, 3]
+        assert rows[0].text == "The central bank raised interest rates."
+        assert store.article_paragraphs("nope") == []

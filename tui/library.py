@@ -49,16 +49,5 @@ def index_info(engine: Engine) -> IndexInfo:
 
 
 def article_paragraphs(engine: Engine, article_id: str) -> list[StoredParagraph]:
-    """Every stored paragraph of one article, in reading order.
-
-    Uses `Store.article_paragraphs` when the store offers it; until then, one read-only
-    query for the article's paragraph ids, then the store's own `paragraphs(ids)`.
-    """
-    store = engine.store
-    reader = getattr(store, "article_paragraphs", None)
-    if callable(reader):
-        return list(reader(article_id))
-    rows = store._conn().execute(  # noqa: SLF001 - no public per-article read yet
-        "SELECT id FROM paragraphs WHERE article_id = ? ORDER BY number, id", (article_id,)
-    ).fetchall()
-    return store.paragraphs([r[0] for r in rows])
+    """Every stored paragraph of one article, in reading order."""
+    return engine.store.article_paragraphs(article_id)
