@@ -44,12 +44,13 @@ def pool_store(pool: Path, embedder):
 def candidates(store, embedder, questions, n=100):
     """Per question: lexical list, and exact (whole, best window) scores of every candidate."""
     qvecs = embedder.embed_queries([q.question for q in questions])
-    lexical, views = {}, {}
+    lexical, views, coverage = {}, {}, {}
     for q, v in zip(questions, qvecs):
         dense_ids = [pid for pid, _ in store.search_dense(v, n)]
         lexical[q.id] = store.search_lexical(q.question, n)
         views[q.id] = store.view_scores(v, dense_ids + [pid for pid, _ in lexical[q.id]])
-    return views, lexical
+        coverage[q.id] = store.vocabulary_coverage(q.question)
+    return views, lexical, coverage
 
 
 def variants():
@@ -63,15 +64,26 @@ def variants():
                 scores[pid] = scores.get(pid, 0) + 1 / (k + r + 1)
         return [pid for pid, _ in sorted(scores.items(), key=lambda x: -x[1])]
 
-    def fused(mix, w):
-        f = Fusion(window_mix=mix, lexical_weight=w)
-        return lambda views, lx: [r[0] for r in fuse(
-            {p: dense_score(a, b, f) for p, (a, b) in views.items()}, lx if w else [], f)]
+    def fused(mix, w, power=None):
+        """power None: fixed lexical weight; else weight * coverage**power."""
+        def run(views, lx, cov):
+            weight = w if power is None else w * cov ** power
+            f = Fusion(window_mix=mix, lexical_weight=weight)
+            return [r[0] for r in fuse({p: dense_score(a, b, f) for p, (a, b) in views.items()},
+                                       lx if weight else [], f)]
+        return run
 
-    out = {"lexical": lambda views, lx: [p for p, _ in lx], "rrf(whole)": rrf}
-    for mix in (0.0, 0.5, 0.75):
-        for w in (0.0, 0.05, 0.1, 0.15, 0.2, 0.3):
+    from qa.retrieve import DEFAULT_FUSION as d
+
+    out = {"default": fused(d.window_mix, d.lexical_weight, d.coverage_power),
+           "lexical": lambda views, lx, cov: [p for p, _ in lx],
+           "rrf(whole)": lambda views, lx, cov: rrf(views, lx)}
+    for mix in (0.0, 0.5):
+        for w in (0.0, 0.05, 0.1, 0.2):
             out[f"mix{mix}-lex{w}"] = fused(mix, w)
+    for w in (0.05, 0.1, 0.15, 0.2, 0.3):
+        for power in (1, 2, 4):
+            out[f"mix0.5-lex{w}*cov^{power}"] = fused(0.5, w, power)
     return out
 
 
@@ -92,16 +104,20 @@ def main() -> None:
         qfile, pfile = SETS[name]
         questions = load_questions(args.data / qfile)
         store = pool_store(args.data / pfile, embedder)
-        views, lexical = candidates(store, embedder, questions)
+        views, lexical, coverage = candidates(store, embedder, questions)
         pid_of = {p.id: p.article_id for p in store.paragraphs(
             sorted({pid for v in views.values() for pid in v}))}
         for vname, fn in variants().items():
-            ranked = {q.id: [pid_of[p] for p in fn(views[q.id], lexical[q.id])][:10] for q in questions}
+            ranked = {q.id: [pid_of[p] for p in fn(views[q.id], lexical[q.id], coverage[q.id])][:10] for q in questions}
             m = metrics(ranked, questions)
             results.setdefault(name, {})[vname] = m
             langs = " ".join(f"{lang}: R@1 {v['R@1']:.3f} MRR {v['MRR@10']:.3f}" for lang, v in m.items()
                              if lang != "all")
             print(f"{name:6} {vname:10} {langs}")
+        for lang in sorted({q.lang for q in questions}):
+            covs = sorted(coverage[q.id] for q in questions if q.lang == lang)
+            print(f"{name:6} vocabulary coverage {lang}: median {covs[len(covs) // 2]:.2f}, "
+                  f"p10 {covs[len(covs) // 10]:.2f}, p90 {covs[len(covs) * 9 // 10]:.2f}")
         store.close()
     if args.out:
         args.out.write_text(json.dumps(results, indent=1))

@@ -5,6 +5,7 @@ finished, so a bad file, a crash or Ctrl-C never leaves the user without the ind
 """
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -61,12 +62,15 @@ def unique_ids(articles: list[Article]) -> None:
 
 
 def read_all(paths: list[Path], progress: Progress | None = None) -> tuple[list[Article], list[ReadError]]:
+    """Sources are stored absolute, so `qa index sync DIR` later knows which articles lie
+    under DIR whatever folder either command ran from; errors keep the path as typed."""
     articles: list[Article] = []
     errors: list[ReadError] = []
     for item in read_paths(paths):
         if isinstance(item, ReadError):
             errors.append(item)
         else:
+            item.source = os.path.abspath(item.source)
             articles.append(item)
             if progress:
                 progress("read", len(articles), 0)
@@ -129,3 +133,11 @@ def swap_in(staging: Path, index_dir: Path) -> None:
     staging.rename(index_dir)
     if retired.exists():
         shutil.rmtree(retired)
+
+
+def recover_swap(index_dir: Path) -> None:
+    """A swap killed between its two renames leaves no index at the path and the previous
+    one beside it: put the previous one back (the new one was never committed to the path)."""
+    retired = index_dir.with_name(f".{index_dir.name}.old")
+    if not index_dir.exists() and retired.exists():
+        retired.rename(index_dir)

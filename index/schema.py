@@ -96,6 +96,14 @@ def m001_initial(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
+@migration
+def m002_vocabulary(db: sqlite3.Connection) -> None:
+    # Which words the corpus contains, read by retrieval to judge how far the lexical signal
+    # can be trusted for a question (an English question over Indonesian text shares few
+    # words with it). fts5vocab is a view over the FTS index: no storage, always in sync.
+    db.execute("CREATE VIRTUAL TABLE paragraphs_vocab USING fts5vocab(paragraphs_fts, 'row')")
+
+
 CURRENT = len(MIGRATIONS)
 
 

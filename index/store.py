@@ -34,7 +34,7 @@ import os
 import re
 import shlex
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -500,6 +500,21 @@ class Store:
         )
         return [(int(rowid), -float(score)) for rowid, score in rows]
 
+    def vocabulary_coverage(self, query: str) -> float:
+        """Share of the query's words that occur anywhere in the corpus (0..1).
+
+        Low when the question is in another language than the articles: lexical matches are
+        then incidental (a name, a stray English word) and should count for little.
+        """
+        tokens = _fts_tokens(query)
+        if not tokens:
+            return 0.0
+        marks = ",".join("?" * len(tokens))
+        found = self._conn().execute(
+            f"SELECT count(*) FROM paragraphs_vocab WHERE term IN ({marks})", tokens
+        ).fetchone()[0]
+        return found / len(tokens)
+
     def paragraphs(self, ids: Sequence[int]) -> list[StoredParagraph]:
         """Rows for search hits, in the order given. Ids no longer stored (a concurrent writer
         removed them after the search) are skipped rather than raising."""
@@ -779,6 +794,79 @@ class Store:
         finally:
             self._lock.release()
 
+
+    # ---- for index.lifecycle (incremental add/sync, status) ------------------------------
+
+    def stored_views(self, text_hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        """Stored vectors, (views, dim) each, for paragraphs whose text hash is given, so an
+        edited article re-embeds only the paragraphs whose text changed. A vector depends on
+        the text alone, so any paragraph with that text will do; one that a concurrent writer
+        removed meanwhile is simply left out, and its text gets embedded again."""
+        hashes = list(dict.fromkeys(text_hashes))
+        if not hashes:
+            return {}
+        db = self._conn()
+        rows: dict[str, tuple[int, int]] = {}
+        for chunk in _chunks(hashes, _SQL_CHUNK):
+            marks = ",".join("?" * len(chunk))
+            for text_hash, pid, n in db.execute(
+                f"SELECT text_hash, max(id), views FROM paragraphs WHERE text_hash IN ({marks}) "
+                "GROUP BY text_hash",
+                chunk,
+            ):
+                rows[text_hash] = (pid, n)
+        if not rows:
+            return {}
+        import numpy as np
+
+        index = self._current_faiss()
+        out: dict[str, np.ndarray] = {}
+        for text_hash, (pid, n) in rows.items():
+            keys = np.arange(pid * VIEW_SLOTS, pid * VIEW_SLOTS + n, dtype=np.int64)
+            try:
+                out[text_hash] = index.reconstruct_batch(keys)
+            except RuntimeError:
+                continue
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """Figures for a status line, from SQLite alone (no need to load the vectors)."""
+        db = self._conn()
+        articles, paragraphs, views = db.execute(
+            "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM paragraphs), "
+            "(SELECT coalesce(sum(views), 0) FROM paragraphs)"
+        ).fetchone()
+        values = dict(db.execute("SELECT key, value FROM manifest").fetchall())
+        return {
+            "articles": int(articles),
+            "paragraphs": int(paragraphs),
+            "vectors": int(views),
+            "generation": int(values.get("generation", "0") or 0),
+            "created_at": values.get("created_at", ""),
+            "updated_at": values.get("updated_at", ""),
+        }
+
+    @contextlib.contextmanager
+    def locked(self, on_wait: Callable[[str], None] | None = None) -> Iterator[Store]:
+        """Hold the write lock around a longer job (writer() inside joins it: the lock is
+        re-entrant), telling the user why nothing happens while another writer holds it."""
+        import filelock
+
+        self._require_writable()
+        assert self._lock is not None
+        try:
+            self._lock.acquire(timeout=0)
+        except filelock.Timeout:
+            if on_wait is not None:
+                on_wait(f"waiting for another qa writer to finish with {self.path} "
+                        f"(up to {self._lock_timeout:g}s)...")
+            with _acquire(self._lock, self.path, self._lock_timeout):
+                yield self
+            return
+        try:
+            yield self
+        finally:
+            self._lock.release()
 
 # ---- module helpers ----------------------------------------------------------------------
 

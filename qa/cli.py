@@ -69,7 +69,8 @@ def _index_dir(index: Path | None) -> tuple[Path, bool]:
 class _Bar:
     """rich progress bar for the library's (stage, done, total) callbacks."""
 
-    LABELS = {"read": "Reading articles", "embed": "Embedding paragraphs"}
+    LABELS = {"read": "Reading articles", "embed": "Embedding paragraphs",
+              "save": "Saving the index", "load": "Reading the stored articles"}
 
     def __init__(self) -> None:
         from rich.console import Console
@@ -150,6 +151,213 @@ def index_build(
         raise typer.Exit(1)
 
 
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+
+
+def _lock_timeout() -> float | None:
+    """QA_LOCK_TIMEOUT: seconds a writer waits for another one (default 30); a nightly job
+    may want to wait longer, a test shorter."""
+    import os
+
+    value = os.environ.get("QA_LOCK_TIMEOUT")
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise UserError(f"QA_LOCK_TIMEOUT must be a number of seconds, got {value!r}") from None
+
+
+def _writer_model(index_dir: Path, model: str | None):
+    """The model to embed new paragraphs with: the one asked for, else the index's own."""
+    from index.lifecycle import index_model
+    from qa.engine import load_model
+
+    return load_model(_model(model) or index_model(index_dir), _say)
+
+
+def _open_writable(index_dir: Path, embedder):
+    import shlex
+
+    from index.lifecycle import open_writable
+    from index.store import ModelMismatchError
+
+    try:
+        return open_writable(index_dir, embedder, lock_timeout=_lock_timeout())
+    except ModelMismatchError as exc:
+        raise UserError(f"{exc}\nor re-embed what it holds:  qa index rebuild --index "
+                        f"{shlex.quote(str(index_dir))} --model {shlex.quote(embedder.name)}") from None
+
+
+def _open_existing(index_dir: Path, writable: bool = False):
+    from index.build import recover_swap
+    from index.store import Store
+
+    recover_swap(index_dir)
+    kwargs = {"lock_timeout": t} if (t := _lock_timeout()) is not None else {}
+    return Store.open(index_dir, writable=writable, **kwargs)
+
+
+def _finish(report, as_json: bool) -> None:
+    _report_errors(report.errors)
+    if as_json:
+        import json
+
+        sys.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False) + "\n")
+    else:
+        _say(report.line())
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@index_app.command("add")
+def index_add(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (read recursively).",
+                                                show_default=False)],
+    index: IndexOpt = None,
+    model: ModelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add articles, or refresh changed ones; unchanged articles embed nothing."""
+    from index.lifecycle import add_paths
+
+    index_dir, _ = _index_dir(index)
+    embedder = _writer_model(index_dir, model)
+    with _open_writable(index_dir, embedder) as store, _Bar() as bar:
+        report = add_paths(store, embedder, paths, progress=bar, say=_say)
+    _finish(report, as_json)
+
+
+@index_app.command("sync")
+def index_sync(
+    folder: Annotated[Path, typer.Argument(help="The folder the index should mirror.",
+                                           show_default=False)],
+    index: IndexOpt = None,
+    model: ModelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Make the index mirror FOLDER: add new files, re-read changed ones, drop deleted ones.
+
+    Only articles whose source lies under FOLDER are dropped; articles added from elsewhere
+    stay, and so do those of files that failed to read this time.
+    """
+    from index.lifecycle import sync_folder
+
+    index_dir, _ = _index_dir(index)
+    if not folder.expanduser().is_dir():
+        raise UserError(f"{folder}: not a folder (sync needs the folder the index should mirror)")
+    embedder = _writer_model(index_dir, model)
+    with _open_writable(index_dir, embedder) as store, _Bar() as bar:
+        report = sync_folder(store, embedder, folder, progress=bar, say=_say)
+    _finish(report, as_json)
+
+
+@index_app.command("remove")
+def index_remove(
+    articles: Annotated[list[str], typer.Argument(help="Article ids, source files or folders.",
+                                                  show_default=False)],
+    index: IndexOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove articles (by id, or every article from a source file or folder) and their vectors."""
+    from index.lifecycle import remove
+
+    index_dir, _ = _index_dir(index)
+    with _open_existing(index_dir, writable=True) as store:
+        report = remove(store, articles, say=_say)
+    _finish(report, as_json)
+
+
+@index_app.command("status")
+def index_status(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
+    """Articles, paragraphs, vectors, model, size on disk and last change of the index."""
+    from index.lifecycle import status
+
+    index_dir, _ = _index_dir(index)
+    with _open_existing(index_dir) as store:
+        info = status(store)
+    if as_json:
+        import json
+
+        sys.stdout.write(json.dumps(info, ensure_ascii=False) + "\n")
+        return
+    rows = [("index", info["index"]), ("model", f"{info['model']} ({info['dim']} dimensions)"),
+            ("articles", str(info["articles"])), ("paragraphs", str(info["paragraphs"])),
+            ("vectors", str(info["vectors"])), ("size", _size(info["size_bytes"])),
+            ("last change", info["updated_at"])]
+    for name, value in rows:
+        sys.stdout.write(f"{name:<12}{value}\n")
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} bytes"
+
+
+@index_app.command("list")
+def index_list(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
+    """Every article: id, title, paragraphs, source."""
+    index_dir, _ = _index_dir(index)
+    with _open_existing(index_dir) as store:
+        articles = store.articles()
+    if as_json:
+        import json
+
+        data = [{"id": a.id, "title": a.title, "paragraphs": a.paragraphs, "source": a.source,
+                 "added_at": a.added_at} for a in articles]
+        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+        return
+    from qa.citations import display_source
+
+    # Plain columns, never wrapped: ids and paths stay whole for grep and copy-paste.
+    width = max([len("id"), *(len(a.id) for a in articles)])
+    sys.stdout.write(f"{'id':<{width}}  {'paras':>5}  {'title':<50}  source\n")
+    for a in articles:
+        title = a.title if len(a.title) <= 50 else a.title[:49] + "…"
+        sys.stdout.write(f"{a.id:<{width}}  {a.paragraphs:>5}  {title:<50}  "
+                         f"{display_source(a.source)}\n")
+
+
+@index_app.command("verify")
+def index_verify(index: IndexOpt = None) -> None:
+    """Check that SQLite, full-text index and vectors agree; exits 1 with one line per problem."""
+    from index.lifecycle import verify
+
+    index_dir, _ = _index_dir(index)
+    with _open_existing(index_dir, writable=True) as store:
+        problems = verify(store)
+        articles, paragraphs = store.counts()
+    for problem in problems:
+        sys.stdout.write(f"{problem}\n")
+    if problems:
+        _err(f"{len(problems)} problem(s) in {index_dir}; rebuild it with: qa index rebuild")
+        raise typer.Exit(1)
+    _say(f"ok: {articles} articles, {paragraphs} paragraphs; SQLite, full-text and vectors agree")
+
+
+@index_app.command("rebuild")
+def index_rebuild(index: IndexOpt = None, model: ModelOpt = None) -> None:
+    """Re-embed every stored paragraph, e.g. after a model or passage-recipe change.
+
+    Works from the stored text (the source files are not needed), writes a new index beside
+    the old one and swaps it in; the old one stays usable until then.
+    """
+    from index.lifecycle import index_model, rebuild
+    from qa.engine import load_model
+
+    index_dir, _ = _index_dir(index)
+    name = _model(model) or index_model(index_dir)
+    if name is None:
+        with _open_existing(index_dir):  # raises the store's own "no index" message
+            pass
+    embedder = load_model(name, _say)
+    with _Bar() as bar:
+        report = rebuild(index_dir, embedder, progress=bar, say=_say, lock_timeout=_lock_timeout())
+    _say(f"Re-embedded {report.updated} articles, {report.paragraphs_embedded} paragraphs "
+         f"({report.vectors_embedded} vectors) with {embedder.name} in {report.seconds:.1f} s")
 
 
 @app.command()

@@ -6,11 +6,14 @@ names but blind across languages. Candidates come from both; each is then scored
 from its stored vectors: the whole paragraph's cosine mixed with its best window's (a question
 usually targets one clause), plus a bounded lexical bonus. A bonus rather than rank fusion,
 because rank fusion lets a lexical-only match of a common word outrank a paragraph the dense
-model is sure about (measured on the dev sets: see benchmarks/RESULTS.md).
+model is sure about. The bonus shrinks with the square of the share of the question's words
+the corpus knows at all: an English question over Indonesian articles shares only names and
+stray words with them, and trusting those wrecked cross-language ranking (measured on the
+dev sets: benchmarks/fusion_dev.py, benchmarks/RESULTS.md).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from qa.types import Hit
@@ -25,7 +28,8 @@ class Fusion:
     `lexical_weight` 0 means dense only."""
 
     window_mix: float = 0.5
-    lexical_weight: float = 0.1
+    lexical_weight: float = 0.05
+    coverage_power: float = 2.0
     candidates: int = 100
 
 
@@ -60,6 +64,14 @@ def fuse(dense: dict[int, float], lexical: list[tuple[int, float]],
     return rows
 
 
+def lexical_trust(store: Store, question: str, fusion: Fusion = DEFAULT_FUSION) -> Fusion:
+    """The fusion for this question: lexical weight scaled by the corpus's vocabulary coverage."""
+    if not fusion.lexical_weight:
+        return fusion
+    coverage = store.vocabulary_coverage(question)
+    return replace(fusion, lexical_weight=fusion.lexical_weight * coverage ** fusion.coverage_power)
+
+
 def candidates(store: Store, qvec, question: str, n: int,
                fusion: Fusion = DEFAULT_FUSION) -> tuple[dict[int, float], list[tuple[int, float]]]:
     """Exact dense scores for the union of dense and lexical candidates, and the lexical list."""
@@ -70,6 +82,7 @@ def candidates(store: Store, qvec, question: str, n: int,
 
 
 def rank(store: Store, qvec, question: str, k: int, fusion: Fusion = DEFAULT_FUSION) -> list[Ranked]:
+    fusion = lexical_trust(store, question, fusion)
     dense, lexical = candidates(store, qvec, question, max(k, fusion.candidates), fusion)
     return fuse(dense, lexical, fusion)[:k]
 

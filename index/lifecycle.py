@@ -1,0 +1,507 @@
+"""Keep an index in step with a corpus that changes every day: add, sync, remove, rebuild.
+
+Embedding is the slow part (tens of texts a second on a laptop CPU) and users re-run the
+indexer on the same folder daily, so work is skipped at two levels: an article whose content
+hash and source match what is stored is not touched at all, and in a changed article only
+paragraphs whose text is new are embedded. The others reuse vectors already in the index: a
+vector depends on the paragraph text alone (the model and the passage recipe are fixed by the
+manifest), so any stored paragraph with the same text hash will do.
+
+Identity. A reader names an article (file stem, or a JSONL `id`); the name stays the id unless
+another file already owns it, in which case the id gets the same `-<sha1 of source>` suffix
+`index.build.unique_ids` gives, so two `a.txt` in different folders never replace each other,
+and re-adding either finds its own. An owner whose file is gone loses the id to the new file
+(the article moved). Sources are stored as absolute paths so `sync DIR` can tell what lies
+under DIR whatever the working directory.
+
+Crash safety comes from the store: every call here commits once (one `Store.writer()` batch),
+so a process killed at any moment leaves the index as it was before the call or after it.
+
+Concurrency. Reading and embedding happen outside the write lock, so a long embed does not
+stall other writers; under the lock the plan is re-checked against what they committed
+meanwhile (an article someone else just stored identically is skipped, a removal of an
+article already gone is not counted), then committed. `sync_folder` never drops an article of
+a file that exists but failed to read this time: a transient error must not cost the user
+what was indexed before.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from index.build import Progress, manifest_for, recover_swap
+from index.errors import ReadError, UserError
+from index.types import Article, Paragraph
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from index.embedder import Embedder
+    from index.store import Store, StoredArticle
+
+Say = Callable[[str], None]
+_LINE_SUFFIX = re.compile(r"^(.*):(\d+)$")
+
+
+@dataclass
+class ChangeReport:
+    """What a call changed; `paragraphs_embedded` is the figure that says whether reuse worked."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    paragraphs_embedded: int = 0
+    vectors_embedded: int = 0
+    paragraphs_reused: int = 0
+    seconds: float = 0.0
+    errors: list[ReadError] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
+                f"{self.removed} removed articles; embedded {self.paragraphs_embedded} paragraphs "
+                f"({self.vectors_embedded} vectors), reused {self.paragraphs_reused}; "
+                f"{self.seconds:.1f} s")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
+                "removed": self.removed, "paragraphs_embedded": self.paragraphs_embedded,
+                "vectors_embedded": self.vectors_embedded,
+                "paragraphs_reused": self.paragraphs_reused, "seconds": round(self.seconds, 3),
+                "errors": [str(e) for e in self.errors]}
+
+
+# ---- opening ---------------------------------------------------------------------------------
+
+
+def index_model(index_dir: Path) -> str | None:
+    """The model an existing index was built with, so add/sync embed the way it expects
+    without the user repeating --model; None when there is no usable index."""
+    from index.store import IndexStoreError, Store
+
+    recover_swap(index_dir)
+    try:
+        with Store.open(index_dir) as store:
+            return store.manifest.model
+    except IndexStoreError:
+        return None
+
+
+def open_writable(index_dir: Path, embedder: Embedder, *, create: bool = True,
+                  lock_timeout: float | None = None) -> Store:
+    """Open for writing with the model check, creating an empty index when there is none.
+
+    Several processes may race to create the same index; the store's lock serialises the
+    creates and the losers open what the winner made.
+    """
+    from index.store import DEFAULT_LOCK_TIMEOUT, DB_NAME, IndexStoreError, Store
+
+    timeout = DEFAULT_LOCK_TIMEOUT if lock_timeout is None else lock_timeout
+    recover_swap(index_dir)
+    expect = manifest_for(embedder)
+    if create and not (index_dir / DB_NAME).exists():
+        try:
+            return Store.create(index_dir, expect, lock_timeout=timeout)
+        except IndexStoreError as exc:
+            if "already exists" not in str(exc):
+                raise
+    return Store.open(index_dir, expect=expect, writable=True, lock_timeout=timeout)
+
+
+# ---- reading sources -------------------------------------------------------------------------
+
+
+def _abs(source: str) -> str:
+    return os.path.abspath(source)
+
+
+def _under(source: str, folder: Path) -> bool:
+    if "://" in source:
+        return False
+    if Path(_abs(source)).is_relative_to(Path(_abs(str(folder)))):
+        return True
+    try:
+        return Path(os.path.realpath(source)).is_relative_to(Path(os.path.realpath(folder)))
+    except (OSError, ValueError):
+        return False
+
+
+def read_sources(paths: Iterable[Path], progress: Progress | None = None
+                 ) -> tuple[list[Article], list[ReadError]]:
+    """Every article under `paths` with an absolute source, and one error per bad input.
+
+    A file named twice (directly and through its folder) is read once, so a command line
+    like `qa index add news news/a.txt` cannot store an article twice.
+    """
+    from index.read import expand_paths, read_file
+
+    articles: list[Article] = []
+    errors: list[ReadError] = []
+    seen: set[str] = set()
+    for item in expand_paths([Path(p) for p in paths]):
+        if isinstance(item, ReadError):
+            errors.append(item)
+            continue
+        key = os.path.realpath(item)
+        if key in seen:
+            continue
+        seen.add(key)
+        for result in read_file(item):
+            if isinstance(result, ReadError):
+                errors.append(result)
+            else:
+                result.source = _abs(result.source)
+                articles.append(result)
+                if progress:
+                    progress("read", len(articles), 0)
+    return articles, errors
+
+
+def _error_sources(errors: list[ReadError]) -> set[str]:
+    """Absolute paths of files that failed (wholly or one JSONL line), whose stored articles
+    a sync must keep."""
+    out: set[str] = set()
+    for error in errors:
+        out.add(_abs(error.path))
+        match = _LINE_SUFFIX.match(error.path)
+        if match:
+            out.add(_abs(match.group(1)))
+    return out
+
+
+# ---- planning --------------------------------------------------------------------------------
+
+
+def _alt_id(article_id: str, source: str) -> str:
+    return f"{article_id}-{hashlib.sha1(source.encode()).hexdigest()[:8]}"
+
+
+def _exists(source: str) -> bool:
+    return "://" not in source and os.path.exists(source)
+
+
+@dataclass
+class _Plan:
+    write: list[Article] = field(default_factory=list)
+    unchanged: int = 0
+    drop: list[str] = field(default_factory=list)
+
+
+def _assign_ids(articles: list[Article], stored: dict[str, StoredArticle],
+                errors: list[ReadError]) -> list[Article]:
+    """Give each article its lasting id (see the module docstring); an id that repeats
+    inside one file a third time is reported and skipped rather than replacing an article."""
+    claimed: set[str] = set()
+    kept: list[Article] = []
+    for article in articles:
+        base, source = article.id, article.source
+        alt = _alt_id(base, source)
+        chosen = next((c for c in (base, alt) if c not in claimed and c in stored
+                       and _abs(stored[c].source) == source), None)
+        if chosen is None:
+            owner = stored.get(base)
+            free = owner is None or not _exists(owner.source)
+            if base not in claimed and free:
+                chosen = base
+            elif alt not in claimed and (alt not in stored or not _exists(stored[alt].source)):
+                chosen = alt
+        if chosen is None:
+            line = article.paragraphs[0].line if article.paragraphs else 0
+            errors.append(ReadError(f"{source}:{line}" if line else source,
+                                    f"article id {base!r} repeats an earlier article; skipped"))
+            continue
+        claimed.add(chosen)
+        if chosen != article.id:
+            article.id = chosen
+            article.paragraphs = [Paragraph(chosen, p.number, p.text, p.line, p.start, p.end)
+                                  for p in article.paragraphs]
+        kept.append(article)
+    return kept
+
+
+def _same(stored: StoredArticle | None, article: Article) -> bool:
+    return (stored is not None and stored.content_hash == article.content_hash
+            and _abs(stored.source) == article.source and stored.title == article.title
+            and bool(article.content_hash))
+
+
+def _plan(articles: list[Article], stored: dict[str, StoredArticle]) -> _Plan:
+    plan = _Plan()
+    for article in articles:
+        if _same(stored.get(article.id), article):
+            plan.unchanged += 1
+            continue
+        plan.write.append(article)
+    return plan
+
+
+# ---- embedding with reuse --------------------------------------------------------------------
+
+
+@dataclass
+class _Vectors:
+    rows: Any  # np.ndarray (views in article/paragraph/view order, dim)
+    views: list[int]
+    per_article: list[int]  # rows per article, to drop articles from the batch later
+    paragraphs_embedded: int = 0
+    vectors_embedded: int = 0
+    paragraphs_reused: int = 0
+
+
+def _text_hash(text: str) -> str:
+    # The store's own hash, so lookups by text_hash match what it recorded.
+    from index.store import _text_hash as store_hash
+
+    return store_hash(text)
+
+
+def embed_with_reuse(store: Store | None, embedder: Embedder, articles: list[Article],
+                     progress: Progress | None = None) -> _Vectors:
+    """Vectors for every view of every paragraph, embedding only texts the index lacks.
+
+    Paragraphs with the same text in this batch are embedded once.
+    """
+    import numpy as np
+
+    from index.passages import passage_views
+
+    per_paragraph: list[tuple[str, list[str]]] = [
+        (_text_hash(p.text), passage_views(a, p)) for a in articles for p in a.paragraphs
+    ]
+    known = store.stored_views(h for h, _ in per_paragraph) if store is not None else {}
+    have: dict[str, np.ndarray] = {h: v for h, v in known.items()}
+    todo: dict[str, list[str]] = {}
+    for text_hash, views in per_paragraph:
+        stored = have.get(text_hash)
+        if stored is not None and len(stored) != len(views):
+            del have[text_hash]  # embedded under another recipe; cannot be reused
+        if text_hash not in have and text_hash not in todo:
+            todo[text_hash] = views
+    texts = [t for views in todo.values() for t in views]
+    if texts:
+        total = len(texts)
+        if progress:
+            progress("embed", 0, total)
+        on_batch = (lambda done: progress("embed", done, total)) if progress else None
+        fresh = embedder.embed_passages(texts, on_batch=on_batch)
+        start = 0
+        for text_hash, views in todo.items():
+            have[text_hash] = fresh[start:start + len(views)]
+            start += len(views)
+    dim = embedder.dim
+    rows = (np.concatenate([have[h] for h, _ in per_paragraph])
+            if per_paragraph else np.zeros((0, dim), dtype=np.float32))
+    per_article = []
+    i = 0
+    for a in articles:
+        n = sum(len(per_paragraph[i + j][1]) for j in range(len(a.paragraphs)))
+        per_article.append(n)
+        i += len(a.paragraphs)
+    return _Vectors(rows=rows, views=[len(v) for _, v in per_paragraph], per_article=per_article,
+                    paragraphs_embedded=len(todo), vectors_embedded=len(texts),
+                    paragraphs_reused=len(per_paragraph) - len(todo))
+
+
+# ---- committing ------------------------------------------------------------------------------
+
+
+def _db_identity(store: Store) -> int:
+    from index.store import DB_NAME
+
+    try:
+        return os.stat(store.path / DB_NAME).st_ino
+    except OSError:
+        return -1
+
+
+def _commit(store: Store, plan: _Plan, vectors: _Vectors, report: ChangeReport,
+            identity: int, say: Say | None, progress: Progress | None) -> None:
+    """Write the plan in one batch, after re-checking it against what other writers did."""
+    import numpy as np
+
+    if not plan.write and not plan.drop:
+        return
+    if progress:
+        progress("save", 0, 1)
+    with store.locked(on_wait=say), store.writer():
+        if _db_identity(store) != identity:
+            raise UserError(f"the index at {store.path} was rebuilt or replaced while this "
+                            "command ran; nothing was written, run it again")
+        current = {a.id: a for a in store.articles()}
+        keep: list[int] = []
+        for i, article in enumerate(plan.write):
+            if _same(current.get(article.id), article):
+                report.unchanged += 1
+            else:
+                keep.append(i)
+        drop = [i for i in plan.drop if i in current]
+        store.remove_articles(drop)
+        articles = [plan.write[i] for i in keep]
+        if articles:
+            offsets = np.cumsum([0, *vectors.per_article])
+            rows = np.concatenate([vectors.rows[offsets[i]:offsets[i + 1]] for i in keep])
+            para_start = np.cumsum([0, *(len(a.paragraphs) for a in plan.write)])
+            views = [v for i in keep for v in vectors.views[para_start[i]:para_start[i + 1]]]
+            store.add_articles(articles, rows, views)
+        for article in articles:
+            if article.id in current:
+                report.updated += 1
+            else:
+                report.added += 1
+        report.removed += len(drop)
+    if progress:
+        progress("save", 1, 1)
+
+
+def _apply(store: Store, embedder: Embedder, articles: list[Article], errors: list[ReadError],
+           drop_from: Callable[[dict[str, StoredArticle], set[str]], list[str]] | None,
+           progress: Progress | None, say: Say | None, started: float) -> ChangeReport:
+    report = ChangeReport(errors=errors)
+    identity = _db_identity(store)
+    stored = {a.id: a for a in store.articles()}
+    articles = _assign_ids(articles, stored, errors)
+    plan = _plan(articles, stored)
+    report.unchanged = plan.unchanged
+    if drop_from is not None:
+        plan.drop = drop_from(stored, {a.id for a in articles})
+    vectors = embed_with_reuse(store, embedder, plan.write, progress)
+    report.paragraphs_embedded = vectors.paragraphs_embedded
+    report.vectors_embedded = vectors.vectors_embedded
+    report.paragraphs_reused = vectors.paragraphs_reused
+    _commit(store, plan, vectors, report, identity, say, progress)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+# ---- the operations --------------------------------------------------------------------------
+
+
+def add_paths(store: Store, embedder: Embedder, paths: Iterable[Path],
+              progress: Progress | None = None, say: Say | None = None) -> ChangeReport:
+    """Add or refresh the articles in `paths` (files or folders, recursively); articles
+    already stored unchanged are skipped without embedding anything."""
+    started = time.perf_counter()
+    articles, errors = read_sources(paths, progress)
+    return _apply(store, embedder, articles, errors, None, progress, say, started)
+
+
+def sync_folder(store: Store, embedder: Embedder, folder: Path,
+                progress: Progress | None = None, say: Say | None = None) -> ChangeReport:
+    """Make the index mirror `folder`: new files added, changed ones re-read, articles whose
+    source lies under `folder` but that no file yields any more dropped. Articles from
+    elsewhere are left alone, and so are those of files that failed to read this time."""
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise UserError(f"{folder}: not a folder (sync needs the folder the index should mirror)")
+    started = time.perf_counter()
+    articles, errors = read_sources([folder], progress)
+    failed = _error_sources(errors)
+
+    def drop_from(stored: dict[str, StoredArticle], seen: set[str]) -> list[str]:
+        return [aid for aid, a in stored.items()
+                if aid not in seen and _under(a.source, folder) and _abs(a.source) not in failed]
+
+    return _apply(store, embedder, articles, errors, drop_from, progress, say, started)
+
+
+def remove(store: Store, targets: Iterable[str], say: Say | None = None) -> ChangeReport:
+    """Drop articles named by id, or by source file (every article that file yielded), or
+    by folder (every article whose source lies under it)."""
+    started = time.perf_counter()
+    report = ChangeReport()
+    stored = store.articles()
+    by_id = {a.id: a for a in stored}
+    ids: list[str] = []
+    for target in targets:
+        if target in by_id:
+            ids.append(target)
+            continue
+        path = Path(target).expanduser()
+        matched = [a.id for a in stored if _abs(a.source) == _abs(str(path))
+                   or (path.is_dir() and _under(a.source, path))]
+        if not matched:
+            report.errors.append(ReadError(target, "no article with this id or source in the index"))
+        ids.extend(matched)
+    ids = list(dict.fromkeys(ids))
+    if ids:
+        with store.locked(on_wait=say):
+            report.removed = store.remove_articles(ids)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def stored_articles(store: Store, progress: Progress | None = None) -> list[Article]:
+    """The stored text as Articles again, for re-embedding without the source files."""
+    out: list[Article] = []
+    stored = store.articles()
+    for n, sa in enumerate(stored, start=1):
+        paragraphs = [Paragraph(sa.id, p.number, p.text, p.line, p.start, p.end)
+                      for p in store.article_paragraphs(sa.id)]
+        out.append(Article(id=sa.id, title=sa.title, source=sa.source, paragraphs=paragraphs,
+                           metadata=dict(sa.metadata), content_hash=sa.content_hash))
+        if progress and (n % 200 == 0 or n == len(stored)):
+            progress("load", n, len(stored))
+    return out
+
+
+def rebuild(index_dir: Path, embedder: Embedder, progress: Progress | None = None,
+            say: Say | None = None, lock_timeout: float | None = None) -> ChangeReport:
+    """Re-embed every stored paragraph with `embedder` (a new model or passage recipe) into a
+    new index beside the old one and swap it in, as a build does.
+
+    The old index is opened without the model check (its vectors are what is being replaced)
+    and its write lock is held throughout, so no add can commit to it and then be lost in
+    the swap; writers that wait past their timeout fail with a clear message instead.
+    """
+    from index.build import build_from_articles
+    from index.store import DEFAULT_LOCK_TIMEOUT, Store
+
+    started = time.perf_counter()
+    recover_swap(index_dir)
+    store = Store.open(index_dir, writable=True,
+                       lock_timeout=DEFAULT_LOCK_TIMEOUT if lock_timeout is None else lock_timeout)
+    try:
+        with store.locked(on_wait=say):
+            articles = stored_articles(store, progress)
+            store.close()
+            built = build_from_articles(articles, index_dir, embedder, progress)
+    finally:
+        store.close()
+    report = ChangeReport(updated=built.articles, paragraphs_embedded=built.paragraphs,
+                          vectors_embedded=built.embedded)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def folder_size(path: Path) -> int:
+    total = 0
+    for entry in os.scandir(path):
+        if entry.is_file(follow_symlinks=False):
+            total += entry.stat(follow_symlinks=False).st_size
+    return total
+
+
+def status(store: Store) -> dict[str, Any]:
+    """What `qa index status` shows, without loading the vectors file."""
+    info = store.summary()
+    m = store.manifest
+    return {"index": str(store.path.resolve()), "model": m.model, "dim": m.dim,
+            "fingerprint": m.fingerprint, **info, "size_bytes": folder_size(store.path)}
+
+
+def verify(store: Store, attempts: int = 3) -> list[str]:
+    """Store.verify, repeated when a writer committed during the check (it then compares a
+    snapshot with a vectors file that was replaced meanwhile, which is not damage)."""
+    problems: list[str] = []
+    for _ in range(attempts):
+        before = store.generation
+        problems = store.verify()
+        if not problems or store.generation == before:
+            return problems
+    return problems
