@@ -14,8 +14,10 @@ and re-adding either finds its own. An owner whose file is gone loses the id to 
 (the article moved). Sources are stored as absolute paths so `sync DIR` can tell what lies
 under DIR whatever the working directory.
 
-Crash safety comes from the store: every call here commits once (one `Store.writer()` batch),
-so a process killed at any moment leaves the index as it was before the call or after it.
+Crash safety comes from the store: each commit is one `Store.writer()` batch, so a process
+killed at any moment leaves the index as it was before that commit or after it. A small
+change is one commit; a large add commits in growing chunks, so an interrupted first index of
+a big corpus keeps what was embedded and the next add picks up from there.
 
 Concurrency. Reading and embedding happen outside the write lock, so a long embed does not
 stall other writers; under the lock the plan is re-checked against what they committed
@@ -243,15 +245,11 @@ def _plan(articles: list[Article], stored: dict[str, StoredArticle]) -> _Plan:
 
 # ---- embedding with reuse --------------------------------------------------------------------
 
-
-@dataclass
-class _Vectors:
-    rows: Any  # np.ndarray (views in article/paragraph/view order, dim)
-    views: list[int]
-    per_article: list[int]  # rows per article, to drop articles from the batch later
-    paragraphs_embedded: int = 0
-    vectors_embedded: int = 0
-    paragraphs_reused: int = 0
+# An add of a whole corpus commits every so many paragraphs, so an interrupted first add
+# (Ctrl-C, a crash, a laptop lid) keeps what was embedded and the next add resumes there.
+# The chunk grows with the work done, because every commit rewrites the whole vectors file:
+# doubling keeps the total written within about twice the final file.
+COMMIT_MIN_PARAGRAPHS = 2000
 
 
 def _text_hash(text: str) -> str:
@@ -261,51 +259,72 @@ def _text_hash(text: str) -> str:
     return store_hash(text)
 
 
-def embed_with_reuse(store: Store | None, embedder: Embedder, articles: list[Article],
-                     progress: Progress | None = None) -> _Vectors:
-    """Vectors for every view of every paragraph, embedding only texts the index lacks.
+class _Embedding:
+    """Vectors for the paragraphs of articles to write, embedding only texts the index
+    lacks; a text repeated in the batch is embedded once. Built for all articles first, so
+    the progress bar has one total however many commits the work is split into."""
 
-    Paragraphs with the same text in this batch are embedded once.
-    """
-    import numpy as np
+    def __init__(self, store: Store, embedder: Embedder, articles: list[Article],
+                 progress: Progress | None) -> None:
+        from index.passages import passage_views
 
-    from index.passages import passage_views
+        self.embedder = embedder
+        self.progress = progress
+        self.views = {id(p): (_text_hash(p.text), passage_views(a, p))
+                      for a in articles for p in a.paragraphs}
+        self.have = store.stored_views(h for h, _ in self.views.values()) if articles else {}
+        for text_hash, views in self.views.values():
+            stored = self.have.get(text_hash)
+            if stored is not None and len(stored) != len(views):
+                del self.have[text_hash]  # embedded under another recipe; cannot be reused
+        todo = {h: v for h, v in self.views.values() if h not in self.have}
+        self.total = sum(len(v) for v in todo.values())
+        self.paragraphs_embedded = len(todo)
+        self.paragraphs_reused = len(self.views) - len(todo)
+        self.done = 0
+        if progress and self.total:
+            progress("embed", 0, self.total)
 
-    per_paragraph: list[tuple[str, list[str]]] = [
-        (_text_hash(p.text), passage_views(a, p)) for a in articles for p in a.paragraphs
-    ]
-    known = store.stored_views(h for h, _ in per_paragraph) if store is not None else {}
-    have: dict[str, np.ndarray] = {h: v for h, v in known.items()}
-    todo: dict[str, list[str]] = {}
-    for text_hash, views in per_paragraph:
-        stored = have.get(text_hash)
-        if stored is not None and len(stored) != len(views):
-            del have[text_hash]  # embedded under another recipe; cannot be reused
-        if text_hash not in have and text_hash not in todo:
-            todo[text_hash] = views
-    texts = [t for views in todo.values() for t in views]
-    if texts:
-        total = len(texts)
-        if progress:
-            progress("embed", 0, total)
-        on_batch = (lambda done: progress("embed", done, total)) if progress else None
-        fresh = embedder.embed_passages(texts, on_batch=on_batch)
-        start = 0
-        for text_hash, views in todo.items():
-            have[text_hash] = fresh[start:start + len(views)]
-            start += len(views)
-    dim = embedder.dim
-    rows = (np.concatenate([have[h] for h, _ in per_paragraph])
-            if per_paragraph else np.zeros((0, dim), dtype=np.float32))
-    per_article = []
-    i = 0
-    for a in articles:
-        n = sum(len(per_paragraph[i + j][1]) for j in range(len(a.paragraphs)))
-        per_article.append(n)
-        i += len(a.paragraphs)
-    return _Vectors(rows=rows, views=[len(v) for _, v in per_paragraph], per_article=per_article,
-                    paragraphs_embedded=len(todo), vectors_embedded=len(texts),
-                    paragraphs_reused=len(per_paragraph) - len(todo))
+    def rows(self, articles: list[Article]):
+        """(vectors in article/paragraph/view order, views per paragraph) for `articles`."""
+        import numpy as np
+
+        todo: dict[str, list[str]] = {}
+        for a in articles:
+            for p in a.paragraphs:
+                text_hash, views = self.views[id(p)]
+                if text_hash not in self.have:
+                    todo.setdefault(text_hash, views)
+        texts = [t for views in todo.values() for t in views]
+        if texts:
+            base, total, progress = self.done, self.total, self.progress
+            on_batch = (lambda n: progress("embed", base + n, total)) if progress else None
+            fresh = self.embedder.embed_passages(texts, on_batch=on_batch)
+            start = 0
+            for text_hash, views in todo.items():
+                self.have[text_hash] = fresh[start:start + len(views)]
+                start += len(views)
+            self.done += len(texts)
+        keys = [self.views[id(p)] for a in articles for p in a.paragraphs]
+        if not keys:
+            return np.zeros((0, self.embedder.dim), dtype=np.float32), []
+        return np.concatenate([self.have[h] for h, _ in keys]), [len(v) for _, v in keys]
+
+
+def _chunks(articles: list[Article]) -> list[list[Article]]:
+    chunks: list[list[Article]] = []
+    current: list[Article] = []
+    size = done = 0
+    for article in articles:
+        current.append(article)
+        size += len(article.paragraphs)
+        if size >= max(COMMIT_MIN_PARAGRAPHS, done):
+            chunks.append(current)
+            done += size
+            current, size = [], 0
+    if current or not chunks:
+        chunks.append(current)
+    return chunks
 
 
 # ---- committing ------------------------------------------------------------------------------
@@ -320,43 +339,34 @@ def _db_identity(store: Store) -> int:
         return -1
 
 
-def _commit(store: Store, plan: _Plan, vectors: _Vectors, report: ChangeReport,
-            identity: int, say: Say | None, progress: Progress | None) -> None:
-    """Write the plan in one batch, after re-checking it against what other writers did."""
-    import numpy as np
-
-    if not plan.write and not plan.drop:
+def _commit(store: Store, write: list[Article], drop: list[str], embedding: _Embedding,
+            report: ChangeReport, identity: int, say: Say | None) -> None:
+    """Write one batch atomically, after re-checking it against what other writers did."""
+    if not write and not drop:
         return
-    if progress:
-        progress("save", 0, 1)
+    # Embed before taking the lock: another writer must not wait for our model.
+    pending = list(write)
+    rows, views = embedding.rows(pending)
     with store.locked(on_wait=say), store.writer():
         if _db_identity(store) != identity:
             raise UserError(f"the index at {store.path} was rebuilt or replaced while this "
-                            "command ran; nothing was written, run it again")
+                            "command ran; nothing more was written, run it again")
         current = {a.id: a for a in store.articles()}
-        keep: list[int] = []
-        for i, article in enumerate(plan.write):
-            if _same(current.get(article.id), article):
-                report.unchanged += 1
-            else:
-                keep.append(i)
-        drop = [i for i in plan.drop if i in current]
-        store.remove_articles(drop)
-        articles = [plan.write[i] for i in keep]
+        keep = [not _same(current.get(a.id), a) for a in pending]
+        report.unchanged += keep.count(False)
+        gone = [i for i in drop if i in current]
+        store.remove_articles(gone)
+        articles = [a for a, k in zip(pending, keep) if k]
         if articles:
-            offsets = np.cumsum([0, *vectors.per_article])
-            rows = np.concatenate([vectors.rows[offsets[i]:offsets[i + 1]] for i in keep])
-            para_start = np.cumsum([0, *(len(a.paragraphs) for a in plan.write)])
-            views = [v for i in keep for v in vectors.views[para_start[i]:para_start[i + 1]]]
+            if not all(keep):
+                rows, views = embedding.rows(articles)  # all reused now, nothing embedded
             store.add_articles(articles, rows, views)
         for article in articles:
             if article.id in current:
                 report.updated += 1
             else:
                 report.added += 1
-        report.removed += len(drop)
-    if progress:
-        progress("save", 1, 1)
+        report.removed += len(gone)
 
 
 def _apply(store: Store, embedder: Embedder, articles: list[Article], errors: list[ReadError],
@@ -370,11 +380,15 @@ def _apply(store: Store, embedder: Embedder, articles: list[Article], errors: li
     report.unchanged = plan.unchanged
     if drop_from is not None:
         plan.drop = drop_from(stored, {a.id for a in articles})
-    vectors = embed_with_reuse(store, embedder, plan.write, progress)
-    report.paragraphs_embedded = vectors.paragraphs_embedded
-    report.vectors_embedded = vectors.vectors_embedded
-    report.paragraphs_reused = vectors.paragraphs_reused
-    _commit(store, plan, vectors, report, identity, say, progress)
+    embedding = _Embedding(store, embedder, plan.write, progress)
+    report.paragraphs_embedded = embedding.paragraphs_embedded
+    report.vectors_embedded = embedding.total
+    report.paragraphs_reused = embedding.paragraphs_reused
+    chunks = _chunks(plan.write)
+    for n, chunk in enumerate(chunks):
+        _commit(store, chunk, plan.drop if n == 0 else [], embedding, report, identity, say)
+        if progress and (plan.write or plan.drop):
+            progress("save", n + 1, len(chunks))
     report.seconds = time.perf_counter() - started
     return report
 

@@ -70,7 +70,13 @@ def open_engine(index_dir: Path, model: str | None, *, build_default: bool,
             )
         if say:
             say(f"No index yet: building the default index from the bundled articles in {index_dir}")
-        build(None, index_dir, model, progress, say)
+        from index.build import build_index, manifest_for
+        from index.store import Store
+
+        embedder = load_model(model, say)
+        build_index([paths.seeds_dir()], index_dir, embedder, progress)
+        return Engine(store=Store.open(index_dir, expect=manifest_for(embedder)),
+                      embedder=embedder, index_dir=index_dir)
     try:
         peek = Store.open(index_dir)
     except IndexMissingError as exc:

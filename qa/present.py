@@ -62,6 +62,10 @@ def print_answer(answer: Answer, console: Console) -> None:
         else:
             body.append(inert(text[a:b]), style="bold yellow")
         body.append(inert(text[b:]))
-        console.print(head)
-        console.print(Padding(body, (0, 0, 0, 4)))
+        if plain:  # a pipe or a file: one line per passage, no wrapping or padding
+            console.print(head, soft_wrap=True)
+            console.print(Text("    ") + body, soft_wrap=True)
+        else:
+            console.print(head)
+            console.print(Padding(body, (0, 0, 0, 4), expand=False))
         console.print()

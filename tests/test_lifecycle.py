@@ -160,6 +160,42 @@ def test_sync_mirrors_the_folder_and_leaves_other_sources_alone(store, embedder,
     assert verify(store) == []
 
 
+def test_interrupted_big_add_keeps_committed_chunks(store, embedder, tmp_path, monkeypatch):
+    """A first add of a big corpus commits in chunks: stopped half-way, the next add resumes."""
+    from index import lifecycle
+
+    monkeypatch.setattr(lifecycle, "COMMIT_MIN_PARAGRAPHS", 2)
+    folder = tmp_path / "many"
+    for i in range(6):
+        write(folder / f"a{i}.txt", f"Judul {i}\n\nParagraf satu artikel {i} tentang pasar induk.\n\n"
+                                    f"Paragraf dua artikel {i} tentang harga cabai rawit.\n")
+
+    class StopsAfter:
+        """The real model, interrupted (as by Ctrl-C) on its third batch of work."""
+
+        def __init__(self, inner, calls: int) -> None:
+            self.inner, self.calls = inner, calls
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def embed_passages(self, texts, **kwargs):
+            self.calls -= 1
+            if self.calls < 0:
+                raise KeyboardInterrupt
+            return self.inner.embed_passages(texts, **kwargs)
+
+    generation = store.generation
+    with pytest.raises(KeyboardInterrupt):
+        add_paths(store, StopsAfter(embedder, 2), [folder])
+    assert sorted(state(store)) == ["a0", "a1"]  # chunks [a0] [a1] [a2 a3] [a4 a5]
+    assert store.generation == generation + 2
+    assert verify(store) == []
+    report = add_paths(store, embedder, [folder])
+    assert (report.unchanged, report.added, report.paragraphs_embedded) == (2, 4, 8)
+    assert verify(store) == []
+
+
 def test_same_file_name_in_two_folders_keeps_both(store, embedder, tmp_path):
     a = write(tmp_path / "a" / "berita.txt", BANJIR)
     b = write(tmp_path / "b" / "berita.txt", GEMPA)
