@@ -12,13 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from qa import paths  # noqa: E402
-from qa.evaluate import load_questions, metrics  # noqa: E402
+from qa.evaluate import load_questions, metrics, pool_index  # noqa: E402
 
 SETS = {
     "tydi": ("tydiqa_goldp_id_dev.jsonl", "tydiqa_goldp_id_passages.jsonl"),
@@ -26,19 +24,6 @@ SETS = {
     "xling": ("xling_enq_idctx_dev.jsonl", "xling_idctx_passages.jsonl"),
     "xquad": ("xquad_en_dev.jsonl", "xquad_en_passages.jsonl"),
 }
-
-
-def pool_store(pool: Path, embedder):
-    from index.build import build_from_articles, manifest_for
-    from index.store import Store
-    from qa.evaluate import load_pool, pool_key
-
-    folder = paths.cache_dir() / "eval-indexes" / pool_key(pool, manifest_for(embedder).fingerprint)
-    if not (folder / "index.sqlite").exists():
-        t = time.perf_counter()
-        build_from_articles(load_pool(pool), folder, embedder)
-        print(f"  indexed {pool.name} in {time.perf_counter() - t:.0f} s", file=sys.stderr)
-    return Store.open(folder, expect=manifest_for(embedder))
 
 
 def candidates(store, embedder, questions, n=100):
@@ -103,7 +88,7 @@ def main() -> None:
     for name in args.sets.split(","):
         qfile, pfile = SETS[name]
         questions = load_questions(args.data / qfile)
-        store = pool_store(args.data / pfile, embedder)
+        store, _ = pool_index(args.data / pfile, embedder)
         views, lexical, coverage = candidates(store, embedder, questions)
         pid_of = {p.id: p.article_id for p in store.paragraphs(
             sorted({pid for v in views.values() for pid in v}))}

@@ -424,7 +424,8 @@ def sync_folder(store: Store, embedder: Embedder, folder: Path,
     return _apply(store, embedder, articles, errors, drop_from, progress, say, started)
 
 
-def remove(store: Store, targets: Iterable[str], say: Say | None = None) -> ChangeReport:
+def remove(store: Store, targets: Iterable[str], say: Say | None = None,
+           progress: Progress | None = None) -> ChangeReport:
     """Drop articles named by id, or by source file (every article that file yielded), or
     by folder (every article whose source lies under it)."""
     started = time.perf_counter()
@@ -444,8 +445,12 @@ def remove(store: Store, targets: Iterable[str], say: Say | None = None) -> Chan
         ids.extend(matched)
     ids = list(dict.fromkeys(ids))
     if ids:
+        if progress:
+            progress("save", 0, 1)
         with store.locked(on_wait=say):
             report.removed = store.remove_articles(ids)
+        if progress:
+            progress("save", 1, 1)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -70,7 +70,8 @@ class _Bar:
     """rich progress bar for the library's (stage, done, total) callbacks."""
 
     LABELS = {"read": "Reading articles", "embed": "Embedding paragraphs",
-              "save": "Saving the index", "load": "Reading the stored articles"}
+              "save": "Saving the index", "load": "Reading the stored articles",
+              "check": "Checking the index"}
 
     def __init__(self) -> None:
         from rich.console import Console
@@ -263,8 +264,8 @@ def index_remove(
     from index.lifecycle import remove
 
     index_dir, _ = _index_dir(index)
-    with _open_existing(index_dir, writable=True) as store:
-        report = remove(store, articles, say=_say)
+    with _open_existing(index_dir, writable=True) as store, _Bar() as bar:
+        report = remove(store, articles, say=_say, progress=bar)
     _finish(report, as_json)
 
 
@@ -327,8 +328,10 @@ def index_verify(index: IndexOpt = None) -> None:
     from index.lifecycle import verify
 
     index_dir, _ = _index_dir(index)
-    with _open_existing(index_dir, writable=True) as store:
+    with _open_existing(index_dir, writable=True) as store, _Bar() as bar:
+        bar("check", 0, 1)  # reads every vector: seconds on a large index
         problems = verify(store)
+        bar("check", 1, 1)
         articles, paragraphs = store.counts()
     for problem in problems:
         sys.stdout.write(f"{problem}\n")
@@ -375,6 +378,45 @@ def chat(
     index_dir, is_default = _index_dir(index)
     run_chat(index_dir, _model(model), corpus=corpus.expanduser() if corpus else None,
              build_default=is_default)
+
+
+@app.command("eval")
+def eval_(
+    questions: Annotated[Path, typer.Argument(help="Questions JSONL (id, question, lang, context_id, answers).",
+                                              exists=True, dir_okay=False)],
+    passages: Annotated[Path, typer.Option("--passages", help="Passage pool JSONL (pid, title, text).",
+                                           exists=True, dir_okay=False)],
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="Ranks kept per question.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    model: ModelOpt = None,
+) -> None:
+    """Measure retrieval on a question set: R@1/5/10 and MRR@10 per language, answer-sentence
+    hit rate, query latency. The pool's index is cached, so a second run embeds nothing."""
+    import json
+
+    from qa.engine import Engine, load_model
+    from qa.evaluate import evaluate, load_questions, pool_index
+
+    embedder = load_model(_model(model), _say)
+    with _Bar() as bar:
+        store, folder = pool_index(passages, embedder, bar)
+        engine = Engine(store=store, embedder=embedder, index_dir=folder)
+        try:
+            result = evaluate(load_questions(questions), engine, k=k, progress=bar)
+        finally:
+            engine.close()
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        return
+    m = result["metrics"]
+    print(f"{'lang':6} {'n':>5} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR@10':>7}")
+    for lang, row in m["by_lang"].items():
+        print(f"{lang:6} {row['n']:>5} {row['R@1']:>6.3f} {row['R@5']:>6.3f} {row['R@10']:>6.3f} "
+              f"{row['MRR@10']:>7.3f}")
+    rate = m["answer_sentence_hit_rate"]
+    print(f"answer sentence holds a gold answer: "
+          f"{'n/a' if rate is None else f'{rate:.3f}'} (of {m['answer_sentence_n']} ranked first)")
+    print(f"latency per question: p50 {m['latency_ms_p50']:.0f} ms, p95 {m['latency_ms_p95']:.0f} ms")
 
 
 def main() -> None:

@@ -60,6 +60,7 @@ def open_engine(index_dir: Path, model: str | None, *, build_default: bool,
                 progress: Progress | None = None,
                 say: Callable[[str], None] | None = None) -> Engine:
     """`model` is what the user asked for explicitly (None: use the index's own model)."""
+    from index.build import build_index, manifest_for
     from index.store import IndexMissingError, Store
 
     recover_interrupted_swap(index_dir)
@@ -70,9 +71,6 @@ def open_engine(index_dir: Path, model: str | None, *, build_default: bool,
             )
         if say:
             say(f"No index yet: building the default index from the bundled articles in {index_dir}")
-        from index.build import build_index, manifest_for
-        from index.store import Store
-
         embedder = load_model(model, say)
         build_index([paths.seeds_dir()], index_dir, embedder, progress)
         return Engine(store=Store.open(index_dir, expect=manifest_for(embedder)),
@@ -84,7 +82,5 @@ def open_engine(index_dir: Path, model: str | None, *, build_default: bool,
     wanted = model or peek.manifest.model
     peek.close()
     embedder = load_model(wanted, say)
-    from index.build import manifest_for
-
     store = Store.open(index_dir, expect=manifest_for(embedder))
     return Engine(store=store, embedder=embedder, index_dir=index_dir)
