@@ -99,21 +99,36 @@ def open_writable(index_dir: Path, embedder: Embedder, *, create: bool = True,
                   lock_timeout: float | None = None) -> Store:
     """Open for writing with the model check, creating an empty index when there is none.
 
-    Several processes may race to create the same index; the store's lock serialises the
-    creates and the losers open what the winner made.
+    Several processes may race to create the same index: the store's lock serialises the
+    creates, the losers open what the winner made. One that finds the index half-created
+    waits on that same lock in Store.create, which replaces the remains only if the creator
+    died.
     """
-    from index.store import DEFAULT_LOCK_TIMEOUT, DB_NAME, IndexStoreError, Store
+    from index.store import (DEFAULT_LOCK_TIMEOUT, DB_NAME, IndexMissingError, IndexStoreError,
+                             Store)
 
     timeout = DEFAULT_LOCK_TIMEOUT if lock_timeout is None else lock_timeout
     recover_swap(index_dir)
     expect = manifest_for(embedder)
-    if create and not (index_dir / DB_NAME).exists():
+
+    def try_create() -> Store | None:
         try:
             return Store.create(index_dir, expect, lock_timeout=timeout)
         except IndexStoreError as exc:
             if "already exists" not in str(exc):
                 raise
-    return Store.open(index_dir, expect=expect, writable=True, lock_timeout=timeout)
+            return None
+
+    if create and not (index_dir / DB_NAME).exists():
+        store = try_create()
+        if store is not None:
+            return store
+    try:
+        return Store.open(index_dir, expect=expect, writable=True, lock_timeout=timeout)
+    except IndexMissingError:
+        if not create:
+            raise
+    return try_create() or Store.open(index_dir, expect=expect, writable=True, lock_timeout=timeout)
 
 
 # ---- reading sources -------------------------------------------------------------------------

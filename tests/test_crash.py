@@ -230,6 +230,42 @@ def test_kill_writer_at_random_moments(tmp_path):
     assert committed_runs >= KILLS // 3  # the kills did land after real work, not only at start
 
 
+ADDER = """
+import sys
+from pathlib import Path
+from test_crash import HashEmbedder
+from index.lifecycle import add_paths, open_writable
+embedder = HashEmbedder()
+with open_writable(Path(sys.argv[1]), embedder) as store:
+    print(add_paths(store, embedder, [Path(sys.argv[2])]).added)
+"""
+
+
+def test_writers_racing_to_create_the_index(tmp_path):
+    """Six processes add to an index that does not exist yet: one creates it, the others
+    wait for it (none may mistake the half-created index for a broken one)."""
+    from index.store import Store
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
+    for trial in range(4):
+        index_dir = tmp_path / f"idx{trial}"
+        files = []
+        for i in range(6):
+            f = tmp_path / f"t{trial}" / f"w{i}" / f"a{i}.txt"
+            f.parent.mkdir(parents=True)
+            f.write_text(f"Judul {i}\n\nIsi artikel nomor {i} untuk percobaan {trial}.\n")
+            files.append(f)
+        procs = [subprocess.Popen([sys.executable, "-c", ADDER, str(index_dir), str(f)], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for f in files]
+        for proc in procs:
+            out, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0 and out.strip() == "1", err
+        with Store.open(index_dir, writable=True) as store:
+            assert sorted(a.id for a in store.articles()) == [f"a{i}" for i in range(6)]
+            assert store.verify() == []
+
+
 def test_kill_real_qa_index_add(default_model_dir, tmp_path):
     """The real command with the real model, killed at several moments of its run."""
     corpus = tmp_path / "corpus"
