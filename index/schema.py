@@ -104,6 +104,62 @@ def m002_vocabulary(db: sqlite3.Connection) -> None:
     db.execute("CREATE VIRTUAL TABLE paragraphs_vocab USING fts5vocab(paragraphs_fts, 'row')")
 
 
+@migration
+def m003_stemmed_lexical(db: sqlite3.Connection) -> None:
+    # The FTS table now holds each paragraph and title as index.lexical.index_text() renders
+    # it (case-folded, Indonesian affixes stripped), so "memanggil" in a question meets
+    # "dipanggil" in an article. The function is registered on every connection as
+    # qa_lexical; re-tokenising from the stored text needs no re-embedding. Measured on the
+    # dev sets in benchmarks/lexical_dev.py.
+    statements = [
+        "DROP TABLE IF EXISTS paragraphs_vocab",
+        "DROP TRIGGER IF EXISTS paragraphs_fts_insert",
+        "DROP TRIGGER IF EXISTS paragraphs_fts_delete",
+        "DROP TRIGGER IF EXISTS paragraphs_fts_update",
+        "DROP TRIGGER IF EXISTS articles_fts_title",
+        "DROP TABLE IF EXISTS paragraphs_fts",
+        """
+        CREATE VIRTUAL TABLE paragraphs_fts USING fts5(
+            text, title, tokenize = 'unicode61 remove_diacritics 2'
+        )
+        """,
+        """
+        INSERT INTO paragraphs_fts(rowid, text, title)
+        SELECT p.id, qa_lexical(p.text), qa_lexical(a.title)
+        FROM paragraphs p JOIN articles a ON a.id = p.article_id
+        """,
+        """
+        CREATE TRIGGER paragraphs_fts_insert AFTER INSERT ON paragraphs BEGIN
+            INSERT INTO paragraphs_fts(rowid, text, title)
+            VALUES (new.id, qa_lexical(new.text),
+                    qa_lexical((SELECT title FROM articles WHERE id = new.article_id)));
+        END
+        """,
+        """
+        CREATE TRIGGER paragraphs_fts_delete AFTER DELETE ON paragraphs BEGIN
+            DELETE FROM paragraphs_fts WHERE rowid = old.id;
+        END
+        """,
+        """
+        CREATE TRIGGER paragraphs_fts_update AFTER UPDATE OF text, article_id ON paragraphs BEGIN
+            UPDATE paragraphs_fts
+            SET text = qa_lexical(new.text),
+                title = qa_lexical((SELECT title FROM articles WHERE id = new.article_id))
+            WHERE rowid = new.id;
+        END
+        """,
+        """
+        CREATE TRIGGER articles_fts_title AFTER UPDATE OF title ON articles BEGIN
+            UPDATE paragraphs_fts SET title = qa_lexical(new.title)
+            WHERE rowid IN (SELECT id FROM paragraphs WHERE article_id = new.id);
+        END
+        """,
+        "CREATE VIRTUAL TABLE paragraphs_vocab USING fts5vocab(paragraphs_fts, 'row')",
+    ]
+    for statement in statements:
+        db.execute(statement)
+
+
 CURRENT = len(MIGRATIONS)
 
 

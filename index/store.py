@@ -40,7 +40,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from index import schema
+from index import lexical, schema
 from index.errors import UserError
 from index.types import Article
 
@@ -489,7 +489,7 @@ class Store:
         Every word of the user's text is quoted and the words OR-ed, so FTS5 operators and
         punctuation in a question are searched for as plain words instead of raising.
         """
-        tokens = _fts_tokens(query)
+        tokens = lexical.query_terms(query, _MAX_QUERY_TOKENS)
         if not tokens or k <= 0:
             return []
         match = " OR ".join(f'"{t}"' for t in tokens)
@@ -506,7 +506,7 @@ class Store:
         Low when the question is in another language than the articles: lexical matches are
         then incidental (a name, a stray English word) and should count for little.
         """
-        tokens = _fts_tokens(query)
+        tokens = lexical.query_terms(query, _MAX_QUERY_TOKENS)
         if not tokens:
             return 0.0
         marks = ",".join("?" * len(tokens))
@@ -616,7 +616,7 @@ class Store:
             stale_fts = db.execute(
                 "SELECT count(*) FROM paragraphs p JOIN paragraphs_fts f ON f.rowid = p.id "
                 "JOIN articles a ON a.id = p.article_id "
-                "WHERE f.text IS NOT p.text OR f.title IS NOT a.title"
+                "WHERE f.text IS NOT qa_lexical(p.text) OR f.title IS NOT qa_lexical(a.title)"
             ).fetchone()[0]
             if stale_fts:
                 problems.append(f"{stale_fts} FTS rows hold text or title that differs from SQLite")
@@ -888,12 +888,6 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
         yield items[i : i + size]
 
 
-def _fts_tokens(query: str) -> list[str]:
-    # \w matches letters and digits in any script; quotes and operators never survive it.
-    tokens = re.findall(r"\w+", query.casefold())
-    return list(dict.fromkeys(tokens))[:_MAX_QUERY_TOKENS]
-
-
 def _compare_ids(problems: list[str], what: str, sql_ids: set[int], other: set[int]) -> None:
     missing = sql_ids - other
     extra = other - sql_ids
@@ -943,6 +937,9 @@ def _connect(db_path: Path, *, create: bool) -> sqlite3.Connection:
     uri = db_path.resolve().as_uri() + ("?mode=rwc" if create else "?mode=rw")
     db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=30)
     db.execute("PRAGMA foreign_keys = ON")
+    # The FTS triggers and migration 3 call this, so every connection that may write a
+    # paragraph tokenises it exactly as queries are tokenised.
+    db.create_function("qa_lexical", 1, lexical.index_text, deterministic=True)
     return db
 
 

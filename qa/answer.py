@@ -1,4 +1,5 @@
-"""From a question to ranked passages, each with the sentence that answers it and a citation.
+"""From a question to ranked passages, each with the sentence that answers it and a citation,
+near-duplicates collapsed, and a calibrated judgement of whether anything answers at all.
 
 The answer sentence is chosen by the same embedding model that ranked the paragraph (so it
 works across languages), nudged by shared words so a sentence that names what was asked
@@ -9,7 +10,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from qa import confidence
 from qa.citations import cite
+from qa.duplicates import collapse
 from qa.retrieve import DEFAULT_FUSION, Fusion, retrieve
 from qa.sentences import sentence_spans
 from qa.types import Answer, AnswerPassage, Hit
@@ -25,13 +28,16 @@ def _words(text: str) -> set[str]:
     return {w.lower() for w in _WORD.findall(text) if len(w) > 2}
 
 
-def choose_sentences(engine: Engine, qvec, question: str, hits: list[Hit]) -> list[tuple[int, int]]:
-    """The (start, end) span of the best sentence in each hit."""
+def choose_sentences(engine: Engine, qvec, question: str,
+                     hits: list[Hit]) -> tuple[list[tuple[int, int]], list[float]]:
+    """The (start, end) span of the best sentence in each hit, and its score (a one-sentence
+    paragraph scores its own dense score)."""
     spans = [sentence_spans(h.text) for h in hits]
     flat = [(i, span) for i, hs in enumerate(spans) for span in hs if len(hs) > 1]
     best: list[tuple[int, int]] = [hs[0] for hs in spans]
+    scores = [h.dense_score if h.dense_score is not None else h.score for h in hits]
     if not flat:
-        return best
+        return best, scores
     texts = [hits[i].text[a:b] for i, (a, b) in flat]
     vectors = engine.embedder.embed_passages(texts)
     qwords = _words(question)
@@ -42,16 +48,29 @@ def choose_sentences(engine: Engine, qvec, question: str, hits: list[Hit]) -> li
         if score > top.get(i, float("-inf")):
             top[i] = score
             best[i] = span
-    return best
+    for i, score in top.items():
+        scores[i] = score
+    return best, scores
 
 
 def answer(engine: Engine, question: str, k: int = 5, fusion: Fusion = DEFAULT_FUSION) -> Answer:
+    """Up to `k` distinct passages. Twice as many are retrieved so that collapsing repeats of
+    one text still leaves `k` different ones."""
     qvec = engine.embedder.embed_queries([question])[0]
-    hits = retrieve(engine.store, qvec, question, k, fusion)
-    spans = choose_sentences(engine, qvec, question, hits)
+    groups = collapse(retrieve(engine.store, qvec, question, 2 * k, fusion))[:k]
+    hits = [g.hit for g in groups]
+    spans, sentence_scores = choose_sentences(engine, qvec, question, hits)
     passages = [
         AnswerPassage(rank=i + 1, hit=h, answer_sentence=h.text[a:b], sentence_start=a,
-                      sentence_end=b, citation=cite(h, h.metadata))
-        for i, (h, (a, b)) in enumerate(zip(hits, spans))
+                      sentence_end=b, citation=cite(h, h.metadata),
+                      also_in=tuple(cite(c, c.metadata) for c in g.copies))
+        for i, (g, h, (a, b)) in enumerate(zip(groups, hits, spans))
     ]
-    return Answer(question=question, passages=passages)
+    result = Answer(question=question, passages=passages)
+    if hits:
+        signals = confidence.signals(question, hits, sentence_scores[0],
+                                     engine.store.vocabulary_coverage(question))
+        result.signals = signals.as_dict()
+        result.confidence = confidence.probability(signals)
+        result.calibrated = engine.store.manifest.model == confidence.CALIBRATED_FOR
+    return result

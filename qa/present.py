@@ -15,6 +15,8 @@ def to_json(answer: Answer) -> str:
     return json.dumps(
         {
             "question": answer.question,
+            "confident": answer.confident,
+            "confidence": None if answer.confidence is None else round(answer.confidence, 4),
             "hits": [
                 {
                     "rank": p.rank,
@@ -27,6 +29,7 @@ def to_json(answer: Answer) -> str:
                     "paragraph": p.hit.paragraph,
                     "line": p.hit.line,
                     "citation": p.citation.label(),
+                    "also_in": [c.label() for c in p.also_in],
                 }
                 for p in answer.passages
             ],
@@ -48,6 +51,13 @@ def print_answer(answer: Answer, console: Console) -> None:
         console.print(Text("No passages found. Is the index empty? Try: qa index status"))
         return
     plain = console.no_color or not console.is_terminal
+    if not answer.confident:
+        note = Text()
+        note.append("No confident answer", style="bold yellow")
+        note.append(f" (confidence {answer.confidence:.2f}): nothing in the index seems to answer "
+                    "this. The closest passages:")
+        console.print(note, soft_wrap=plain)
+        console.print()
     for p in answer.passages:
         head = Text()
         head.append(f"[{p.rank}] ", style="bold cyan")
@@ -68,4 +78,8 @@ def print_answer(answer: Answer, console: Console) -> None:
         else:
             console.print(head)
             console.print(Padding(body, (0, 0, 0, 4), expand=False))
+        if p.also_in:
+            also = Text("    also in: ", style="dim")
+            also.append(inert("; ".join(c.label() for c in p.also_in)), style="dim")
+            console.print(also, soft_wrap=plain)
         console.print()

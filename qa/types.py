@@ -55,9 +55,25 @@ class AnswerPassage:
     sentence_start: int
     sentence_end: int
     citation: Citation
+    also_in: tuple[Citation, ...] = ()  # near-duplicates of this passage elsewhere
 
 
 @dataclass
 class Answer:
+    """`confidence` is the calibrated probability that the top passage answers; `calibrated`
+    says whether the calibration belongs to this model (only then may a low value hide
+    anything)."""
+
     question: str
     passages: list[AnswerPassage] = field(default_factory=list)
+    confidence: float | None = None
+    calibrated: bool = False
+    signals: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def confident(self) -> bool:
+        from qa.confidence import THRESHOLD
+
+        if not self.passages:
+            return False
+        return not self.calibrated or self.confidence is None or self.confidence >= THRESHOLD

@@ -16,7 +16,7 @@ from tui.history import QuestionHistory
 from tui.screens import ArticleScreen, ChatScreen, HelpScreen
 
 if TYPE_CHECKING:
-    from index.build import BuildReport
+    from index.lifecycle import ChangeReport
     from qa.engine import Engine
     from qa.types import AnswerPassage
 
@@ -46,7 +46,7 @@ class QaApp(App):
         return library.open_chat_engine(self.index_dir, self.model, self.build_default,
                                         progress=progress, say=say)
 
-    def sync(self, engine: Engine, corpus: Path | None) -> BuildReport:
+    def sync(self, engine: Engine, corpus: Path | None) -> ChangeReport:
         """Runs on the engine thread (a re-sync job)."""
         from tui.sync import sync_corpus
 

@@ -1,9 +1,9 @@
 """Re-sync: make the index match its corpus folder again, from inside `qa chat`.
 
-`index.build` has no incremental sync yet, so this is an honest full rebuild: the same
-`build_index` that `qa index build` runs (read -> embed -> write beside the old index ->
-swap), using the model the chat already has loaded, followed by reopening the store. The
-old index stays in place until the new one is complete, so a failure leaves it untouched.
+The same incremental `index.lifecycle.sync_folder` that `qa index sync` runs, with the model
+the chat already has loaded: unchanged articles embed nothing, edited ones only their changed
+paragraphs, and every change lands in the store's crash-safe commits. The chat's read-only
+store is reopened afterwards so it sees the new generation.
 """
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from index.errors import UserError
 
 if TYPE_CHECKING:
-    from index.build import BuildReport, Progress
+    from index.build import Progress
+    from index.lifecycle import ChangeReport
     from qa.engine import Engine
 
 
@@ -51,20 +52,29 @@ def _inside(source: str, folder: Path) -> bool:
 
 
 def sync_corpus(engine: Engine, progress: Progress | None = None,
-                corpus: Path | None = None) -> BuildReport:
-    """Rebuild `engine`'s index from its corpus folder and point `engine.store` at the result.
+                corpus: Path | None = None) -> ChangeReport:
+    """Sync `engine`'s index with its corpus folder and reopen `engine.store` on the result.
 
     Runs on the caller's thread (the chat's engine worker). `progress(stage, done, total)` is
-    the library's build callback. Raises UserError when there is nothing to build from; in
-    every case `engine.store` is open again afterwards (on the new index, or the old one).
+    the library's callback. Raises UserError when there is nothing to sync from; in every
+    case `engine.store` is open again afterwards.
     """
-    from index.build import build_index, manifest_for
+    from index.build import manifest_for
+    from index.lifecycle import ChangeReport, open_writable, sync_folder
     from index.store import Store
 
     folders = corpus_folders(engine, corpus)
     expect = manifest_for(engine.embedder)
-    engine.store.close()  # let the build swap the folder even where open files pin it
+    total = ChangeReport()
     try:
-        return build_index(folders, engine.index_dir, engine.embedder, progress)
+        with open_writable(engine.index_dir, engine.embedder, create=False) as store:
+            for folder in folders:
+                report = sync_folder(store, engine.embedder, folder, progress)
+                for name in ("added", "updated", "unchanged", "removed", "paragraphs_embedded",
+                             "vectors_embedded", "paragraphs_reused", "seconds"):
+                    setattr(total, name, getattr(total, name) + getattr(report, name))
+                total.errors.extend(report.errors)
     finally:
+        engine.store.close()
         engine.store = Store.open(engine.index_dir, expect=expect)
+    return total

@@ -269,8 +269,10 @@ class ChatScreen(Screen):
             self.sidebar.set_articles(info.articles)
             self._update_state()
             problems = f"; {plural(len(report.errors), 'file')} could not be read" if report.errors else ""
-            self.app.notify(f"Re-synced {plural(report.articles, 'article')}, "
-                            f"{plural(report.paragraphs, 'paragraph')} in {report.seconds:.1f} s{problems}",
+            self.app.notify(f"Re-synced: {report.added} added, {report.updated} updated, "
+                            f"{report.removed} removed, {report.unchanged} unchanged; embedded "
+                            f"{plural(report.paragraphs_embedded, 'paragraph')} in "
+                            f"{report.seconds:.1f} s{problems}",
                             title="Re-sync", severity="warning" if report.errors else "information",
                             markup=False)
 

@@ -9,10 +9,6 @@ from textual.widgets import Static
 from qa.types import Answer, AnswerPassage
 from tui.text import join, plural, safe
 
-# Below this top `hit.score` (the fused score of the default model, multilingual-e5-small)
-# the best passage is probably not about the question, and the card says so plainly.
-WEAK_MATCH_SCORE = 0.75
-
 SENTENCE_STYLE = "bold $text-warning"
 RANK_STYLE = "bold $text-primary"
 MUTED_STYLE = "$text-muted"
@@ -33,7 +29,11 @@ def passage_content(p: AnswerPassage) -> Content:
         "  ",
         safe(p.citation.label(), "bold"),
     )
-    return join(head, "\n", passage_body(p.hit.text, p.sentence_start, p.sentence_end))
+    body = join(head, "\n", passage_body(p.hit.text, p.sentence_start, p.sentence_end))
+    if p.also_in:
+        body = join(body, "\n", ("also in: ", MUTED_STYLE),
+                    safe("; ".join(c.label() for c in p.also_in), MUTED_STYLE))
+    return body
 
 
 class QuestionLine(Static):
@@ -115,13 +115,12 @@ class AnswerCard(Vertical):
                                     safe("Is the index empty? Ctrl+B lists its articles, "
                                          "Ctrl+R re-syncs it.")))
             return
-        best = passages[0].hit.score
-        if best < WEAK_MATCH_SCORE:
+        if not answer.confident:
             self.add_class("-weak")
             self.status.update(join(
-                ("Nothing in the index answers this well", "bold $text-warning"),
-                (f" (best score {best:.3f}, below {WEAK_MATCH_SCORE:.2f}). "
-                 "The closest passages, probably not about your question:", MUTED_STYLE),
+                ("No confident answer", "bold $text-warning"),
+                (f" (confidence {answer.confidence:.2f}). The closest passages, probably "
+                 "not answering your question:", MUTED_STYLE),
             ))
         else:
             self.status.update(safe(f"{plural(len(passages), 'passage')}, best first; "

