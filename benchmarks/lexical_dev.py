@@ -94,6 +94,9 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
     ap.add_argument("--sets", default="tydi,facqa,xling")
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--toks", help="comma-separated tokenisations to run (default: all)")
+    ap.add_argument("--weights", default="0.03,0.05,0.08,0.12")
+    ap.add_argument("--powers", default="1,2")
     args = ap.parse_args()
     if not args.data.is_dir():
         print(f"no dev data at {args.data}; nothing to measure", file=sys.stderr)
@@ -103,6 +106,10 @@ def main() -> None:
 
     embedder = load_model(None)
     toks = tokenisations()
+    if args.toks:
+        toks = {t: toks[t] for t in args.toks.split(",")}
+    weights = [float(w) for w in args.weights.split(",")]
+    powers = [float(p) for p in args.powers.split(",")]
     results: dict = {}
     for name in args.sets.split(","):
         qfile, pfile = SETS[name]
@@ -144,8 +151,8 @@ def main() -> None:
         for t in toks:
             run(f"lexical {t}", lambda views, lex, cov, t=t: [p for p, _ in lex[t]])
         for t in toks:
-            for w in (0.03, 0.05, 0.08, 0.12):
-                for power in (1, 2):
+            for w in weights:
+                for power in powers:
                     run(f"fused {t} w{w} cov^{power}", fused(t, w, power))
         store.close()
     if args.out:

@@ -7,10 +7,9 @@ wins a near tie.
 """
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
-from qa import confidence
+from qa import confidence, sentence_choice
 from qa.citations import cite
 from qa.duplicates import collapse
 from qa.retrieve import DEFAULT_FUSION, Fusion, retrieve
@@ -20,36 +19,27 @@ from qa.types import Answer, AnswerPassage, Hit
 if TYPE_CHECKING:
     from qa.engine import Engine
 
-_WORD = re.compile(r"\w+", re.UNICODE)
-OVERLAP_WEIGHT = 0.05
-
-
-def _words(text: str) -> set[str]:
-    return {w.lower() for w in _WORD.findall(text) if len(w) > 2}
-
 
 def choose_sentences(engine: Engine, qvec, question: str,
                      hits: list[Hit]) -> tuple[list[tuple[int, int]], list[float]]:
-    """The (start, end) span of the best sentence in each hit, and its score (a one-sentence
-    paragraph scores its own dense score)."""
+    """The (start, end) span of the best sentence in each hit, and that sentence's cosine with
+    the question (a one-sentence paragraph: its own dense score), which the confidence model
+    reads. All hits' sentences are embedded in one batch."""
     spans = [sentence_spans(h.text) for h in hits]
-    flat = [(i, span) for i, hs in enumerate(spans) for span in hs if len(hs) > 1]
     best: list[tuple[int, int]] = [hs[0] for hs in spans]
     scores = [h.dense_score if h.dense_score is not None else h.score for h in hits]
-    if not flat:
+    several = [i for i, hs in enumerate(spans) if len(hs) > 1]
+    if not several:
         return best, scores
-    texts = [hits[i].text[a:b] for i, (a, b) in flat]
-    vectors = engine.embedder.embed_passages(texts)
-    qwords = _words(question)
-    top: dict[int, float] = {}
-    for (i, span), text, vec in zip(flat, texts, vectors):
-        overlap = len(qwords & _words(text)) / max(len(qwords), 1)
-        score = float(vec @ qvec) + OVERLAP_WEIGHT * overlap
-        if score > top.get(i, float("-inf")):
-            top[i] = score
-            best[i] = span
-    for i, score in top.items():
-        scores[i] = score
+    texts = [[hits[i].text[a:b] for a, b in spans[i]] for i in several]
+    vectors = engine.embedder.embed_passages([t for ts in texts for t in ts])
+    offset = 0
+    for i, sentences in zip(several, texts):
+        cosines = [float(v @ qvec) for v in vectors[offset:offset + len(sentences)]]
+        offset += len(sentences)
+        ranked = sentence_choice.scores(question, sentences, cosines)
+        top = max(range(len(ranked)), key=ranked.__getitem__)
+        best[i], scores[i] = spans[i][top], cosines[top]
     return best, scores
 
 

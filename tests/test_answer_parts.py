@@ -54,3 +54,64 @@ def test_fusion_bonus_is_bounded_and_keeps_dense_order_without_lexical():
     assert [r[0] for r in fused][:2] == [2, 1]
     fused = fuse(dense, [(3, 10.0)], Fusion(lexical_weight=0.1))
     assert [r[0] for r in fused][0] == 1
+
+
+def test_answer_type_of_questions_in_both_languages():
+    from qa.sentence_choice import answer_type
+
+    assert answer_type("Kapan Soekarno lahir?") == "date"
+    assert answer_type("When was the bridge opened?") == "date"
+    assert answer_type("Berapa jumlah korban banjir?") == "number"
+    assert answer_type("How many people were evacuated?") == "number"
+    assert answer_type("Siapa yang memanggil duta besar Rusia?") == "name"
+    assert answer_type("Apa ibu kota Jawa Tengah?") is None
+
+
+def test_sentence_with_the_expected_answer_type_wins_a_near_tie():
+    from qa.sentence_choice import Weights, best
+
+    sentences = ["Jembatan Suramadu menghubungkan Surabaya dan Madura.",
+                 "Jembatan itu diresmikan pada 10 Juni 2009 oleh presiden."]
+    question = "Kapan jembatan Suramadu diresmikan?"
+    # The restating sentence is slightly closer by cosine; the dated one answers.
+    assert best(question, sentences, [0.86, 0.85], Weights(overlap=0.0)) == 0
+    assert best(question, sentences, [0.86, 0.85], Weights(overlap=0.0, answer_type=0.05)) == 1
+
+
+def test_shared_words_count_after_stemming():
+    from qa.sentence_choice import Weights, scores
+
+    s = scores("Siapa yang meresmikan jembatan?", ["Presiden diresmikan jembatan itu.",
+                                                   "Cuaca cerah hari itu."], [0.8, 0.8],
+               Weights(overlap=0.1))
+    assert s[0] == 0.8 + 0.1 and s[1] == 0.8
+
+
+def test_term_recall_ignores_words_the_corpus_never_saw():
+    from qa.confidence import term_recall
+    from qa.types import Hit
+
+    hit = Hit(paragraph_id=1, article_id="a", title="Seoul", source="s", paragraph=1, line=1,
+              text="Seoul memanggil duta besar Rusia.", score=0.8)
+    # Four content terms; the corpus knows one of them (coverage 0.25): "seoul", present here.
+    assert term_recall("Who summoned the Russian ambassador Seoul?", hit, 0.25) == 1.0
+    assert term_recall("Siapa yang memanggil duta besar Jepang?", hit, 1.0) == 0.75
+    assert term_recall("Siapa?", hit, 1.0) == 0.0
+
+
+def test_json_carries_confidence_and_near_duplicate_citations():
+    import json
+
+    from qa.present import to_json
+    from qa.types import Answer, AnswerPassage, Hit
+
+    hit = Hit(paragraph_id=1, article_id="a", title="T", source="s.txt", paragraph=2, line=3,
+              text="Satu.", score=0.8)
+    copy = Citation("T2", "t.txt", 5, 6)
+    p = AnswerPassage(rank=1, hit=hit, answer_sentence="Satu.", sentence_start=0, sentence_end=5,
+                      citation=Citation("T", "s.txt", 2, 3), also_in=(copy,))
+    data = json.loads(to_json(Answer("q", [p], confidence=0.3, calibrated=True)))
+    assert data["confident"] is False and data["confidence"] == 0.3
+    assert data["hits"][0]["also_in"] == ["T2 - para 5 - t.txt:6"]
+    data = json.loads(to_json(Answer("q", [p], confidence=0.3, calibrated=False)))
+    assert data["confident"] is True
