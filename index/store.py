@@ -650,7 +650,7 @@ class Store:
         except ValueError as exc:
             problems.append(f"{name}: {exc}")
             return problems
-        faiss_id_list, stored = ann.contents(index)
+        faiss_id_list = ann.ids(index)
         faiss_ids = set(faiss_id_list.tolist())
         if len(faiss_ids) != len(faiss_id_list):
             problems.append(f"{name} holds {len(faiss_id_list) - len(faiss_ids)} duplicate ids")
@@ -658,8 +658,8 @@ class Store:
             if ids:
                 shown = ", ".join(f"{i // VIEW_SLOTS}/{i % VIEW_SLOTS}" for i in sorted(ids)[:5])
                 problems.append(f"{len(ids)} paragraph views (paragraph/view) {label} {name}: {shown}")
-        if len(stored) and index.d == dim:
-            norms = np.linalg.norm(stored, axis=1)
+        if len(faiss_id_list) and index.d == dim and len(faiss_ids) == len(faiss_id_list):
+            norms = ann.norms(index, faiss_id_list)
             bad = int(np.count_nonzero(np.abs(norms - 1.0) > ann.norm_tolerance(index)))
             if bad:
                 problems.append(f"{bad} vectors in {name} are not unit length")

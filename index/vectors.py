@@ -112,53 +112,74 @@ def empty(dim: int) -> faiss.Index:
 
 
 def fit(index: faiss.Index, limit: int | None = None) -> faiss.Index:
-    """`index`, or a copy migrated to the layout its size calls for (the original is left
-    as it was, so a failure part-way loses nothing)."""
+    """`index`, or a new one migrated to the layout its size calls for. The original is left
+    as it was, so a failure part-way loses nothing; vectors are moved in chunks, so a
+    migration never holds a float32 copy of them all (1.5 GB per million)."""
+    import numpy as np
+
     target = wanted(int(index.ntotal), layout_of(index), limit)
     if target == layout_of(index):
         return index
-    ids, vecs = contents(index)
-    return build(target, int(index.d), ids, vecs)
+    keys = ids(index)
+    sample = np.sort(_sample_rows(len(keys), target)) if target.kind != FLAT else None
+    fresh = _new(target, int(index.d),
+                 None if sample is None else _unit(index.reconstruct_batch(keys[sample])))
+    for chunk in _chunks(keys):
+        fresh.add_with_ids(_unit(index.reconstruct_batch(chunk)), chunk)
+    return fresh
 
 
 def build(layout: Layout, dim: int, ids: np.ndarray, vecs: np.ndarray) -> faiss.Index:
-    """A new index of `layout` holding `vecs` under `ids` (IVF is trained on them)."""
-    import faiss
+    """A new index of `layout` holding unit vectors `vecs` under `ids` (IVF trained on them)."""
     import numpy as np
 
     ids = np.ascontiguousarray(ids, dtype=np.int64)
     vecs = np.ascontiguousarray(vecs, dtype=np.float32)
-    if layout.kind == FLAT:
-        # Quantized vectors come back slightly off unit length; exact search expects unit.
-        vecs = vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
-        index = empty(dim)
-    else:
-        quantizer = faiss.IndexFlatIP(dim)
-        index = faiss.IndexIVFScalarQuantizer(quantizer, dim, layout.nlist,
-                                              faiss.ScalarQuantizer.QT_8bit,
-                                              faiss.METRIC_INNER_PRODUCT)
-        index.own_fields = True
-        quantizer.this.disown()
-        index.cp.niter = _KMEANS_ITER
-        # Codes span each dimension's trained range; vectors added later (or left out of the
-        # training sample) beyond it would be clipped, so widen it by a tenth each side.
-        index.sq.rangestat_arg = _RANGE_MARGIN
-        index.train(_training_sample(vecs, layout.nlist))
-        index.set_direct_map_type(faiss.DirectMap.Hashtable)
-        tune(index)
+    sample = None if layout.kind == FLAT else vecs[np.sort(_sample_rows(len(vecs), layout))]
+    index = _new(layout, dim, sample)
     for start in range(0, len(ids), _ADD_CHUNK):
         index.add_with_ids(vecs[start:start + _ADD_CHUNK], ids[start:start + _ADD_CHUNK])
     return index
 
 
-def _training_sample(vecs: np.ndarray, nlist: int) -> np.ndarray:
+def _new(layout: Layout, dim: int, sample: np.ndarray | None) -> faiss.Index:
+    import faiss
+
+    if layout.kind == FLAT:
+        return empty(dim)
+    quantizer = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIVFScalarQuantizer(quantizer, dim, layout.nlist,
+                                          faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+    index.own_fields = True
+    quantizer.this.disown()
+    index.cp.niter = _KMEANS_ITER
+    # Codes span each dimension's trained range; vectors added later (or left out of the
+    # training sample) beyond it would be clipped, so widen it by a tenth each side.
+    index.sq.rangestat_arg = _RANGE_MARGIN
+    index.train(sample)
+    index.set_direct_map_type(faiss.DirectMap.Hashtable)
+    return tune(index)
+
+
+def _sample_rows(n: int, layout: Layout) -> np.ndarray:
     import numpy as np
 
-    size = min(len(vecs), nlist * _TRAIN_PER_LIST)
-    if size == len(vecs):
-        return vecs
-    rows = np.sort(np.random.default_rng(len(vecs)).choice(len(vecs), size, replace=False))
-    return np.ascontiguousarray(vecs[rows])
+    size = min(n, layout.nlist * _TRAIN_PER_LIST)
+    return np.random.default_rng(n).choice(n, size, replace=False)
+
+
+def _unit(vecs: np.ndarray) -> np.ndarray:
+    # Vectors decoded from 8-bit codes are slightly off unit length; re-coding them, or
+    # exact search over them, expects unit length.
+    import numpy as np
+
+    return np.ascontiguousarray(vecs / np.linalg.norm(vecs, axis=1, keepdims=True),
+                                dtype=np.float32)
+
+
+def _chunks(keys: np.ndarray):
+    for start in range(0, len(keys), _ADD_CHUNK):
+        yield keys[start:start + _ADD_CHUNK]
 
 
 def tune(index: faiss.Index) -> faiss.Index:
@@ -188,20 +209,12 @@ def ids(index: faiss.Index) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
-def contents(index: faiss.Index) -> tuple[np.ndarray, np.ndarray]:
-    """(ids, vectors) of everything stored; for IVF the vectors are the decoded 8-bit codes."""
-    import faiss
+def norms(index: faiss.Index, keys: np.ndarray) -> np.ndarray:
+    """Length of each stored vector, decoded a chunk at a time."""
     import numpy as np
 
-    if isinstance(index, faiss.IndexIDMap2):
-        n = int(index.ntotal)
-        vecs = index.index.reconstruct_n(0, n) if n else np.zeros((0, index.d), np.float32)
-        return ids(index), vecs
-    keys = ids(index)
-    if not len(keys):
-        return keys, np.zeros((0, index.d), dtype=np.float32)
-    return keys, np.concatenate([index.reconstruct_batch(keys[i:i + _ADD_CHUNK])
-                                 for i in range(0, len(keys), _ADD_CHUNK)])
+    parts = [np.linalg.norm(index.reconstruct_batch(chunk), axis=1) for chunk in _chunks(keys)]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
 
 
 def norm_tolerance(index: faiss.Index) -> float:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -211,21 +210,16 @@ CRASHER = """
 import os, sys
 sys.path.insert(0, {root!r})
 sys.path.insert(0, {tests!r})
-import index.vectors as ann
 import index.store as st
 from test_vectors import add, articles
 where = sys.argv[1]
-if where == "build":  # dies in the middle of migrating: trained, half the vectors added
-    real_build = ann.build
-    def dying_build(*args):
-        import faiss
-        original = faiss.IndexIVFScalarQuantizer.add_with_ids
-        def add_then_die(self, *a):
-            original(self, *a)
-            os._exit(9)
-        faiss.IndexIVFScalarQuantizer.add_with_ids = add_then_die
-        return real_build(*args)
-    ann.build = dying_build
+if where == "build":  # dies in the middle of migrating: trained, one chunk moved
+    import faiss
+    original = faiss.IndexIVFScalarQuantizer.add_with_ids
+    def add_then_die(self, *a):
+        original(self, *a)
+        os._exit(9)
+    faiss.IndexIVFScalarQuantizer.add_with_ids = add_then_die
 else:  # dies after the migrated file is on disk, before SQLite names it
     real_write = st._write_vectors
     def write_then_die(*args):
