@@ -3,7 +3,8 @@
 An index is a folder:
 
     index.sqlite            manifest, articles, paragraphs, FTS5 (WAL mode)
-    vectors-<gen>.faiss     IndexIDMap2(IndexFlatIP(dim)), ids = paragraph id * VIEW_SLOTS + view
+    vectors-<gen>.faiss     ids = paragraph id * VIEW_SLOTS + view; exact IndexIDMap2(IndexFlatIP)
+                            while small, IVF with 8-bit codes beyond (chosen in index.vectors)
     write.lock              held by the one process allowed to write
 
 Crash safety rests on one rule: the SQLite transaction that names a new FAISS generation in
@@ -41,6 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from index import lexical, schema
+from index import vectors as ann
 from index.errors import UserError
 from index.types import Article
 
@@ -173,7 +175,7 @@ class Store:
                 db.execute("PRAGMA journal_mode = WAL")
                 db.execute("PRAGMA synchronous = FULL")
                 schema.migrate(db)
-                _write_vectors(path, 1, _empty_faiss(manifest.dim))
+                _write_vectors(path, 1, ann.empty(manifest.dim))
                 now = _now()
                 values = {
                     "model": manifest.model,
@@ -428,13 +430,17 @@ class Store:
                     pid = int(i) // VIEW_SLOTS
                     if pid not in best:
                         best[pid] = float(s)
-            if len(best) >= k or depth >= index.ntotal:
+            # An IVF search can only return what its probed lists hold (the rest is -1):
+            # searching deeper would find nothing more.
+            exhausted = depth >= index.ntotal or found[0][-1] == -1
+            if len(best) >= k or exhausted:
                 return list(best.items())[:k]
             depth = min(index.ntotal, depth * 4)
 
     def view_scores(self, qvec: Any, ids: Sequence[int]) -> dict[int, tuple[float, float]]:
-        """(whole-paragraph cosine, best window cosine) for each paragraph id, computed exactly
-        from the stored vectors; a paragraph without windows repeats its whole score."""
+        """(whole-paragraph cosine, best window cosine) for each paragraph id, computed from
+        the stored vectors (exact while the index is flat; from 8-bit codes, within about 0.005,
+        once it is IVF); a paragraph without windows repeats its whole score."""
         import numpy as np
 
         q = self._unit_query(qvec)
@@ -626,7 +632,7 @@ class Store:
 
         name = _vectors_name(generation)
         try:
-            index = _read_vectors(self.path, generation)
+            index = _read_vectors(self.path, generation, mmap=True)
         except FileNotFoundError:
             problems.append(f"{name}, the committed vectors file, is missing")
             return problems
@@ -639,23 +645,22 @@ class Store:
             problems.append(
                 f"{name} holds {index.ntotal} vectors, SQLite {n_views} paragraph views"
             )
-        id_map = getattr(index, "id_map", None)
-        if id_map is None:
-            problems.append(f"{name} is a {type(index).__name__}, not an IndexIDMap2")
+        try:
+            ann.layout_of(index)
+        except ValueError as exc:
+            problems.append(f"{name}: {exc}")
             return problems
-        import faiss
-
-        faiss_id_list = faiss.vector_to_array(id_map)
-        faiss_ids = set(int(i) for i in faiss_id_list)
+        faiss_id_list = ann.ids(index)
+        faiss_ids = set(faiss_id_list.tolist())
         if len(faiss_ids) != len(faiss_id_list):
             problems.append(f"{name} holds {len(faiss_id_list) - len(faiss_ids)} duplicate ids")
         for label, ids in (("missing from", sql_view_ids - faiss_ids), ("unknown to SQLite in", faiss_ids - sql_view_ids)):
             if ids:
                 shown = ", ".join(f"{i // VIEW_SLOTS}/{i % VIEW_SLOTS}" for i in sorted(ids)[:5])
                 problems.append(f"{len(ids)} paragraph views (paragraph/view) {label} {name}: {shown}")
-        if index.ntotal and index.d == dim:
-            norms = np.linalg.norm(index.index.reconstruct_n(0, index.ntotal), axis=1)
-            bad = int(np.count_nonzero(np.abs(norms - 1.0) > 1e-3))
+        if len(faiss_id_list) and index.d == dim and len(faiss_ids) == len(faiss_id_list):
+            norms = ann.norms(index, faiss_id_list)
+            bad = int(np.count_nonzero(np.abs(norms - 1.0) > ann.norm_tolerance(index)))
             if bad:
                 problems.append(f"{bad} vectors in {name} are not unit length")
         return problems
@@ -687,7 +692,7 @@ class Store:
             if self._faiss is not None and generation == self._faiss_generation:
                 return self._faiss
             try:
-                index = _read_vectors(self.path, generation)
+                index = _read_vectors(self.path, generation, mmap=not self.writable)
             except FileNotFoundError:
                 if self._read_generation() != generation:
                     continue  # a writer committed and cleaned up in between; try the new one
@@ -759,6 +764,8 @@ class Store:
         if self._vectors_changed:
             assert self._faiss is not None and self._faiss_generation is not None
             new_generation = self._faiss_generation + 1
+            # Crossing a size threshold migrates here, before anything names the new file.
+            self._faiss = ann.fit(self._faiss)
             _write_vectors(self.path, new_generation, self._faiss)
             updates["generation"] = str(new_generation)
         db.executemany("INSERT OR REPLACE INTO manifest(key, value) VALUES (?, ?)", updates.items())
@@ -995,22 +1002,13 @@ def _vectors_name(generation: int) -> str:
     return f"vectors-{generation}.faiss"
 
 
-def _empty_faiss(dim: int) -> faiss.Index:
-    import faiss
-
-    return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-
-
 def _write_vectors(path: Path, generation: int, index: faiss.Index) -> None:
     """Durably publish a generation file; it only counts once SQLite names it."""
-    import faiss
-
-    data = faiss.serialize_index(index)
     final = path / _vectors_name(generation)
     tmp = path / f"{_vectors_name(generation)}.{os.getpid()}.tmp"
     try:
         with open(tmp, "wb") as f:
-            f.write(memoryview(data))
+            ann.write(index, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, final)
@@ -1032,15 +1030,12 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _read_vectors(path: Path, generation: int) -> faiss.Index:
-    """Load a generation fully into memory (so a later unlink by a writer cannot hurt us).
-    Raises FileNotFoundError for a missing file, IndexStoreError for an unreadable one."""
-    import faiss
-    import numpy as np
-
-    data = (path / _vectors_name(generation)).read_bytes()
+def _read_vectors(path: Path, generation: int, *, mmap: bool = False) -> faiss.Index:
+    """Load a generation: copied into memory for a writer, which changes it; mapped for a
+    reader (index.vectors.read says why that is safe). Raises FileNotFoundError for a
+    missing file, IndexStoreError for an unreadable one."""
     try:
-        return faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
+        return ann.read(path / _vectors_name(generation), mmap=mmap)
     except RuntimeError as exc:
         raise IndexStoreError(
             f"{_vectors_name(generation)} in {path} is unreadable ({exc}); rebuild it with: "

@@ -1,0 +1,253 @@
+"""Which FAISS index holds an index's vectors, chosen by how many there are.
+
+Exact search (IndexIDMap2 over IndexFlatIP) scans every vector per question: exact and
+simple, but its cost grows with the corpus, so past `flat_max()` vectors (measured in
+benchmarks/scale_1m.py: where a flat scan stops fitting a 20 ms question) the vectors move to
+an inverted file with 8-bit scalar quantization (IndexIVFScalarQuantizer, inner product,
+residuals encoded). IVF rather than HNSW because the store needs what HNSW in FAISS lacks:
+remove_ids (an edited article drops its old vectors) and reconstruct by id (rescoring and
+re-use of unchanged paragraphs' vectors), the latter through a hashtable direct map, since
+ids are paragraph id * VIEW_SLOTS + view and far from dense. SQ8 keeps 1M vectors of 384
+dimensions under 0.4 GB where float32 would need 1.5 GB.
+
+IVF is trained on the stored vectors themselves when an index crosses the threshold, and
+retrained when it has grown so much that its lists got long (`nlist_for`). Every change of
+layout happens in `fit`, which the store calls just before it writes a new generation file:
+a process killed while migrating has written nothing the manifest names, so the previous
+generation stays the committed one.
+
+The layout is read off the index itself (its FAISS type and nlist), never stored beside it,
+so a file and its description cannot disagree.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import faiss
+    import numpy as np
+
+FLAT = "flat"
+IVF_SQ8 = "ivf-sq8"
+ENV_FLAT_MAX = "QA_FLAT_MAX_VECTORS"
+# Dev-set pools (at most 62k vectors) stay exact; IndoSum (180k) does not: a flat scan of it
+# took 60-100 ms per question here. See benchmarks/RESULTS.md, "Scale".
+DEFAULT_FLAT_MAX = 100_000
+_MAX_NLIST = 16_384
+_MIN_PER_LIST = 39  # FAISS k-means warns below this many training points per centroid
+_TRAIN_PER_LIST = 50  # training on more than this per centroid buys little
+# Question embeddings sit apart from passage embeddings, so a question's nearest passages
+# spread over many lists: probing a third of them gave recall@10 0.978 vs exact on 101k real
+# dev-set vectors (a quarter: 0.968). SQ8 codes scan so much faster than float32 that this
+# still beats a flat scan by an order of magnitude.
+_NPROBE_SHARE = 3
+_KMEANS_ITER = 12
+_ADD_CHUNK = 65_536
+_RANGE_MARGIN = 0.1  # worst cosine of a later-added vector to its code: 0.9968 at 0, 0.99996 at 0.1
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What kind of FAISS index, and for IVF how many lists."""
+
+    kind: str
+    nlist: int = 0
+
+    def __str__(self) -> str:
+        return self.kind if self.kind == FLAT else f"{self.kind} nlist={self.nlist}"
+
+
+def flat_max() -> int:
+    """The largest vector count kept exact; the environment may lower it (tests do)."""
+    value = os.environ.get(ENV_FLAT_MAX, "")
+    return int(value) if value.strip() else DEFAULT_FLAT_MAX
+
+
+def nlist_for(n: int) -> int:
+    """About 4*sqrt(n) lists, a power of two: at a fixed share of lists probed, finer lists
+    found more of the exact top 10 (1024 lists: 0.978 at a third, 256 lists: 0.963), and
+    k-means cost, paid once per migration, is what limits going finer."""
+    nlist = min(_MAX_NLIST, 2 ** round(math.log2(4 * math.sqrt(max(n, 1)))))
+    while nlist > 1 and nlist * _MIN_PER_LIST > n:
+        nlist //= 2
+    return nlist
+
+
+def nprobe_for(nlist: int) -> int:
+    return max(1, -(-nlist // _NPROBE_SHARE))
+
+
+def layout_of(index: faiss.Index) -> Layout:
+    import faiss
+
+    if isinstance(index, faiss.IndexIDMap2):
+        return Layout(FLAT)
+    ivf = faiss.try_extract_index_ivf(index)
+    if ivf is not None and isinstance(index, faiss.IndexIVFScalarQuantizer):
+        return Layout(IVF_SQ8, int(ivf.nlist))
+    raise ValueError(f"unsupported FAISS index type {type(index).__name__}")
+
+
+def wanted(n: int, current: Layout, limit: int | None = None) -> Layout:
+    """The layout for n vectors. Hysteresis on both edges, so an index hovering around the
+    threshold does not retrain on every commit: back to exact only below half the threshold,
+    retrain only when the ideal nlist has grown fourfold (about 16 times the vectors)."""
+    limit = flat_max() if limit is None else limit
+    if current.kind == FLAT:
+        return current if n <= limit else Layout(IVF_SQ8, nlist_for(n))
+    if n < limit // 2:
+        return Layout(FLAT)
+    ideal = nlist_for(n)
+    return Layout(IVF_SQ8, ideal) if ideal >= 4 * current.nlist else current
+
+
+def empty(dim: int) -> faiss.Index:
+    import faiss
+
+    return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+
+
+def fit(index: faiss.Index, limit: int | None = None) -> faiss.Index:
+    """`index`, or a new one migrated to the layout its size calls for. The original is left
+    as it was, so a failure part-way loses nothing; vectors are moved in chunks, so a
+    migration never holds a float32 copy of them all (1.5 GB per million)."""
+    import numpy as np
+
+    target = wanted(int(index.ntotal), layout_of(index), limit)
+    if target == layout_of(index):
+        return index
+    keys = ids(index)
+    sample = np.sort(_sample_rows(len(keys), target)) if target.kind != FLAT else None
+    fresh = _new(target, int(index.d),
+                 None if sample is None else _unit(index.reconstruct_batch(keys[sample])))
+    for chunk in _chunks(keys):
+        fresh.add_with_ids(_unit(index.reconstruct_batch(chunk)), chunk)
+    return fresh
+
+
+def build(layout: Layout, dim: int, ids: np.ndarray, vecs: np.ndarray) -> faiss.Index:
+    """A new index of `layout` holding unit vectors `vecs` under `ids` (IVF trained on them)."""
+    import numpy as np
+
+    ids = np.ascontiguousarray(ids, dtype=np.int64)
+    vecs = np.ascontiguousarray(vecs, dtype=np.float32)
+    sample = None if layout.kind == FLAT else vecs[np.sort(_sample_rows(len(vecs), layout))]
+    index = _new(layout, dim, sample)
+    for start in range(0, len(ids), _ADD_CHUNK):
+        index.add_with_ids(vecs[start:start + _ADD_CHUNK], ids[start:start + _ADD_CHUNK])
+    return index
+
+
+def _new(layout: Layout, dim: int, sample: np.ndarray | None) -> faiss.Index:
+    import faiss
+
+    if layout.kind == FLAT:
+        return empty(dim)
+    quantizer = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIVFScalarQuantizer(quantizer, dim, layout.nlist,
+                                          faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+    index.own_fields = True
+    quantizer.this.disown()
+    index.cp.niter = _KMEANS_ITER
+    # Codes span each dimension's trained range; vectors added later (or left out of the
+    # training sample) beyond it would be clipped, so widen it by a tenth each side.
+    index.sq.rangestat_arg = _RANGE_MARGIN
+    index.train(sample)
+    index.set_direct_map_type(faiss.DirectMap.Hashtable)
+    return tune(index)
+
+
+def _sample_rows(n: int, layout: Layout) -> np.ndarray:
+    import numpy as np
+
+    size = min(n, layout.nlist * _TRAIN_PER_LIST)
+    return np.random.default_rng(n).choice(n, size, replace=False)
+
+
+def _unit(vecs: np.ndarray) -> np.ndarray:
+    # Vectors decoded from 8-bit codes are slightly off unit length; re-coding them, or
+    # exact search over them, expects unit length.
+    import numpy as np
+
+    return np.ascontiguousarray(vecs / np.linalg.norm(vecs, axis=1, keepdims=True),
+                                dtype=np.float32)
+
+
+def _chunks(keys: np.ndarray):
+    for start in range(0, len(keys), _ADD_CHUNK):
+        yield keys[start:start + _ADD_CHUNK]
+
+
+def tune(index: faiss.Index) -> faiss.Index:
+    """Search settings are not trusted from the file, so a retuned qa applies to old indexes."""
+    import faiss
+
+    ivf = faiss.try_extract_index_ivf(index)
+    if ivf is not None:
+        ivf.nprobe = nprobe_for(int(ivf.nlist))
+    return index
+
+
+def ids(index: faiss.Index) -> np.ndarray:
+    """Every id stored, in storage order."""
+    import faiss
+    import numpy as np
+
+    if isinstance(index, faiss.IndexIDMap2):
+        return faiss.vector_to_array(index.id_map).astype(np.int64, copy=False)
+    ivf = faiss.extract_index_ivf(index)
+    lists = ivf.invlists
+    parts = []
+    for lst in range(ivf.nlist):
+        size = lists.list_size(lst)
+        if size:
+            parts.append(faiss.rev_swig_ptr(lists.get_ids(lst), size).copy())
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+def norms(index: faiss.Index, keys: np.ndarray) -> np.ndarray:
+    """Length of each stored vector, decoded a chunk at a time."""
+    import numpy as np
+
+    parts = [np.linalg.norm(index.reconstruct_batch(chunk), axis=1) for chunk in _chunks(keys)]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+
+
+def norm_tolerance(index: faiss.Index) -> float:
+    """How far from unit length a stored vector may come back: float32 is exact to
+    rounding; 8-bit codes of residuals measured at most 0.2% off (real and random vectors)."""
+    return 1e-3 if layout_of(index).kind == FLAT else 1e-2
+
+
+def read(path: Path, *, mmap: bool) -> faiss.Index:
+    """Load a generation file. Read-only users map it instead of copying it: opening the
+    IndoSum index drops from a few hundred ms to a few ms, and the page cache is shared by
+    every reader. A writer later unlinking the file does not disturb a mapping.
+    Raises FileNotFoundError for a missing file, RuntimeError for an unreadable one."""
+    import faiss
+
+    flags = (faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY) if mmap else 0
+    fd = os.open(path, os.O_RDONLY)  # FileNotFoundError here, not a bare RuntimeError below
+    try:
+        # Through the descriptor, so a writer renaming or unlinking the name meanwhile
+        # cannot make us read some other file.
+        name = f"/proc/self/fd/{fd}" if _has_proc() else str(path)
+        return tune(faiss.read_index(name, flags))
+    finally:
+        os.close(fd)
+
+
+def _has_proc() -> bool:
+    return os.path.isdir("/proc/self/fd")
+
+
+def write(index: faiss.Index, f) -> None:
+    """Serialize into an open binary file (the caller owns fsync and the rename)."""
+    import faiss
+
+    # Streamed: a serialized copy of a 1M-vector index would double the writer's memory.
+    faiss.write_index(index, faiss.PyCallbackIOWriter(f.write))

@@ -1,0 +1,260 @@
+"""The FAISS layout chosen by size, and migration between layouts inside the store's commit.
+
+Real FAISS and SQLite throughout. The size threshold is lowered through the environment (as
+a user could) so that an index crosses it with a few thousand vectors. Vectors are
+clustered, like real embeddings, and questions sit off the clusters' points, like real
+questions next to passages: uniform random vectors would make IVF look better than it is.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index import vectors as ann
+from index.store import VIEW_SLOTS, Manifest, Store, _text_hash
+from index.types import Article, Paragraph
+
+ROOT = Path(__file__).resolve().parent.parent
+DIM = 32
+LIMIT = 1200  # vectors kept exact in these tests
+VIEWS = 3  # vectors per paragraph, like whole paragraph + windows
+MANIFEST = Manifest("tiny-test-model", "sha256:abc", DIM, "query: ", "passage: ")
+
+
+def clustered(n: int, seed: int, centers: int = 24, spread: float = 0.6) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    hubs = np.random.default_rng(0).standard_normal((centers, DIM)).astype(np.float32)
+    v = hubs[rng.integers(0, centers, n)] + spread * rng.standard_normal((n, DIM)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def articles(prefix: str, n_articles: int, per_article: int = 4) -> list[Article]:
+    out = []
+    for a in range(n_articles):
+        aid = f"{prefix}{a}"
+        out.append(Article(id=aid, title=f"T {aid}", source=f"/c/{aid}.txt", content_hash=aid,
+                           paragraphs=[Paragraph(aid, number=i + 1, text=f"{aid} paragraph {i}",
+                                                 line=i + 1, start=0, end=1)
+                                       for i in range(per_article)]))
+    return out
+
+
+def add(store: Store, batch: list[Article], seed: int) -> dict[int, np.ndarray]:
+    """Add with VIEWS vectors per paragraph; returns the vectors by paragraph id."""
+    n = sum(len(a.paragraphs) for a in batch)
+    vecs = clustered(n * VIEWS, seed)
+    pids = store.add_articles(batch, vecs, views=[VIEWS] * n)
+    return {pid: vecs[i * VIEWS:(i + 1) * VIEWS] for i, pid in enumerate(pids)}
+
+
+def exact_top(stored: dict[int, np.ndarray], q: np.ndarray, k: int) -> list[int]:
+    best = {pid: float((v @ q).max()) for pid, v in stored.items()}
+    return sorted(best, key=lambda pid: -best[pid])[:k]
+
+
+def recall_at_10(store: Store, stored: dict[int, np.ndarray], queries: np.ndarray) -> float:
+    found = 0
+    for q in queries:
+        got = {pid for pid, _ in store.search_dense(q, 10)}
+        found += len(got & set(exact_top(stored, q, 10)))
+    return found / (10 * len(queries))
+
+
+def layout(store: Store) -> ann.Layout:
+    return ann.layout_of(store._current_faiss())
+
+
+@pytest.fixture
+def limit(monkeypatch) -> int:
+    monkeypatch.setenv(ann.ENV_FLAT_MAX, str(LIMIT))
+    return LIMIT
+
+
+def test_layout_by_size_with_hysteresis():
+    flat = ann.Layout(ann.FLAT)
+    limit = 100_000
+    assert ann.wanted(limit, flat, limit=limit) == flat
+    ivf = ann.wanted(limit + 1, flat, limit=limit)
+    assert ivf.kind == ann.IVF_SQ8 and ivf.nlist == ann.nlist_for(limit + 1)
+    # Shrinking a little stays IVF, below half the threshold goes back to exact.
+    assert ann.wanted(60_000, ivf, limit=limit) == ivf
+    assert ann.wanted(limit // 2 - 1, ivf, limit=limit) == flat
+    # Growing threefold keeps the trained lists; tenfold and more retrains with finer ones.
+    assert ann.wanted(3 * limit, ivf, limit=limit) == ivf
+    grown = ann.wanted(11 * limit, ivf, limit=limit)
+    assert grown.kind == ann.IVF_SQ8 and grown.nlist >= 4 * ivf.nlist
+    # Never more lists than k-means can train on the vectors at hand.
+    for n in (1, 50, 1001, 10**5, 10**7):
+        assert 1 <= ann.nlist_for(n) and ann.nlist_for(n) * 39 <= max(n, 39)
+        assert 1 <= ann.nprobe_for(ann.nlist_for(n)) <= ann.nlist_for(n)
+
+
+def test_env_sets_the_threshold(monkeypatch):
+    monkeypatch.delenv(ann.ENV_FLAT_MAX, raising=False)
+    assert ann.flat_max() == ann.DEFAULT_FLAT_MAX
+    monkeypatch.setenv(ann.ENV_FLAT_MAX, "77")
+    assert ann.flat_max() == 77
+
+
+def test_crossing_the_threshold_migrates_keeping_ids_and_results(tmp_path, limit):
+    path = tmp_path / "idx"
+    stored: dict[int, np.ndarray] = {}
+    with Store.create(path, MANIFEST) as store:
+        stored |= add(store, articles("a", 90), seed=1)  # 1080 vectors
+        assert layout(store).kind == ann.FLAT
+        generation = store.generation
+        stored |= add(store, articles("b", 30), seed=2)  # 1440: crosses
+        assert store.generation == generation + 1  # migration rode on the same commit
+        assert layout(store).kind == ann.IVF_SQ8
+        assert store.verify() == []  # every SQLite view id is in the IVF and nothing else
+    queries = clustered(60, seed=99, spread=0.9)
+    with Store.open(path) as reader:  # a read-only open maps the IVF file
+        assert layout(reader).kind == ann.IVF_SQ8
+        assert recall_at_10(reader, stored, queries) >= 0.97
+        # Rescoring reads the 8-bit codes back: close to, not exactly, the float scores.
+        q = queries[0]
+        scores = reader.view_scores(q, list(stored))
+        errors = [abs(scores[pid][0] - float(v[0] @ q)) for pid, v in stored.items()]
+        assert max(errors) < 0.01
+        errors = [abs(scores[pid][1] - float((v[1:] @ q).max())) for pid, v in stored.items()]
+        assert max(errors) < 0.01
+        # Each paragraph's own vector still finds that paragraph first.
+        for pid in list(stored)[::37]:
+            assert reader.search_dense(stored[pid][0], 1)[0][0] == pid
+
+
+def test_remove_and_re_add_after_migration(tmp_path, limit):
+    path = tmp_path / "idx"
+    with Store.create(path, MANIFEST) as store:
+        stored = add(store, articles("a", 120), seed=1)
+        assert layout(store).kind == ann.IVF_SQ8
+        trained = layout(store)
+        gone = {p.id for a in articles("a", 120)[:40] for p in store.article_paragraphs(a.id)}
+        assert store.remove_articles([f"a{i}" for i in range(40)]) == 40
+        assert layout(store) == trained  # 960 vectors: above half the threshold, still IVF
+        for pid in gone:
+            del stored[pid]
+        back = add(store, articles("a", 10), seed=3)  # same article ids, new paragraphs
+        stored |= back
+        assert not set(back) & gone  # paragraph ids are never reused
+        assert store.verify() == []
+        for pid, v in list(back.items())[:10]:
+            assert store.search_dense(v[2], 1)[0][0] == pid
+        queries = clustered(40, seed=98, spread=0.9)
+        hits = {pid for q in queries for pid, _ in store.search_dense(q, 20)}
+        assert not hits & gone
+        assert recall_at_10(store, stored, queries) >= 0.97
+
+
+def test_shrinking_below_half_the_threshold_goes_back_to_exact(tmp_path, limit):
+    path = tmp_path / "idx"
+    with Store.create(path, MANIFEST) as store:
+        stored = add(store, articles("a", 120), seed=1)
+        assert layout(store).kind == ann.IVF_SQ8
+        store.remove_articles([f"a{i}" for i in range(80)])  # 480 vectors left
+        assert layout(store).kind == ann.FLAT
+        assert store.verify() == []  # back to unit length within float32 rounding
+        kept = {p.id for a in articles("a", 120)[80:] for p in store.article_paragraphs(a.id)}
+        for pid in sorted(kept)[::7]:
+            hit, score = store.search_dense(stored[pid][0], 1)[0]
+            assert hit == pid and score == pytest.approx(1.0, abs=0.005)
+
+
+def test_re_used_vectors_stay_close_through_repeated_coding(tmp_path, limit):
+    """Lifecycle re-adds an edited article's unchanged paragraphs with the vectors read back
+    from the index; they are normalised and coded again each time. That must not walk them
+    away from what the model gave, however often an article is edited."""
+    path = tmp_path / "idx"
+    with Store.create(path, MANIFEST) as store:
+        stored = add(store, articles("a", 120), seed=1)
+        assert layout(store).kind == ann.IVF_SQ8
+        paragraphs = store.article_paragraphs("a7")
+        original = np.concatenate([stored[p.id] for p in paragraphs])
+        for _ in range(8):
+            texts = [_text_hash(p.text) for p in paragraphs]
+            reused = store.stored_views(texts)
+            assert len(reused) == len(paragraphs)
+            vecs = np.concatenate([reused[t] for t in texts])
+            store.add_articles(articles("a", 120)[7:8], vecs, views=[VIEWS] * len(paragraphs))
+            paragraphs = store.article_paragraphs("a7")
+        now = store.stored_views(_text_hash(p.text) for p in paragraphs)
+        final = np.concatenate([now[_text_hash(p.text)] for p in paragraphs])
+        cosines = (final * original).sum(axis=1) / np.linalg.norm(final, axis=1)
+        assert cosines.min() > 0.9995
+        assert store.verify() == []
+
+
+def test_verify_reports_a_vector_missing_from_the_ivf(tmp_path, limit):
+    import faiss
+
+    path = tmp_path / "idx"
+    with Store.create(path, MANIFEST) as store:
+        stored = add(store, articles("a", 120), seed=1)
+        generation = store.generation
+    target = path / f"vectors-{generation}.faiss"
+    index = faiss.read_index(str(target))
+    victim = min(stored)
+    index.remove_ids(np.asarray([victim * VIEW_SLOTS + 1], dtype=np.int64))
+    faiss.write_index(index, str(target))
+    with Store.open(path) as store:
+        problems = store.verify()
+    assert any(f"{victim}/1" in p and "missing from" in p for p in problems), problems
+
+
+CRASHER = """
+import os, sys
+sys.path.insert(0, {root!r})
+sys.path.insert(0, {tests!r})
+import index.store as st
+from test_vectors import add, articles
+where = sys.argv[1]
+if where == "build":  # dies in the middle of migrating: trained, one chunk moved
+    import faiss
+    original = faiss.IndexIVFScalarQuantizer.add_with_ids
+    def add_then_die(self, *a):
+        original(self, *a)
+        os._exit(9)
+    faiss.IndexIVFScalarQuantizer.add_with_ids = add_then_die
+else:  # dies after the migrated file is on disk, before SQLite names it
+    real_write = st._write_vectors
+    def write_then_die(*args):
+        real_write(*args)
+        os._exit(9)
+    st._write_vectors = write_then_die
+store = st.Store.open({path!r}, writable=True)
+add(store, articles("b", 30), seed=2)
+"""
+
+
+@pytest.mark.parametrize("where", ["build", "written"])
+def test_kill_during_migration_keeps_the_last_commit(tmp_path, limit, where):
+    path = tmp_path / "idx"
+    with Store.create(path, MANIFEST) as store:
+        stored = add(store, articles("a", 90), seed=1)
+        generation = store.generation
+        assert layout(store).kind == ann.FLAT
+    script = CRASHER.format(root=str(ROOT), tests=str(ROOT / "tests"), path=str(path))
+    env = {**os.environ, ann.ENV_FLAT_MAX: str(LIMIT)}
+    result = subprocess.run([sys.executable, "-c", script, where], env=env, timeout=120,
+                            capture_output=True, text=True)
+    assert result.returncode == 9, result.stderr
+    if where == "written":
+        assert (path / f"vectors-{generation + 1}.faiss").exists()  # on disk, not committed
+    with Store.open(path) as store:
+        assert store.generation == generation
+        assert store.counts() == (90, 360)
+        assert layout(store).kind == ann.FLAT
+        assert store.verify() == []
+        pid = min(stored)
+        assert store.search_dense(stored[pid][0], 1)[0][0] == pid
+    with Store.open(path, writable=True) as store:  # the next writer migrates for real
+        add(store, articles("b", 30), seed=2)
+        assert layout(store).kind == ann.IVF_SQ8
+        assert store.verify() == []
+        assert sorted(p.name for p in path.glob("vectors-*")) == [
+            f"vectors-{store.generation}.faiss"]
