@@ -58,8 +58,8 @@ def sync_corpus(engine: Engine, progress: Progress | None = None,
     the library's build callback. Raises UserError when there is nothing to build from; in
     every case `engine.store` is open again afterwards (on the new index, or the old one).
     """
+    from index.backends import open_store
     from index.build import build_index, manifest_for
-    from index.store import Store
 
     folders = corpus_folders(engine, corpus)
     expect = manifest_for(engine.embedder)
@@ -67,4 +67,4 @@ def sync_corpus(engine: Engine, progress: Progress | None = None,
     try:
         return build_index(folders, engine.index_dir, engine.embedder, progress)
     finally:
-        engine.store = Store.open(engine.index_dir, expect=expect)
+        engine.store = open_store(engine.index_dir, expect=expect)
