@@ -40,7 +40,8 @@ from index import schema as sqlite_schema
 from index.backends import milvus_connect, milvus_layout as layout
 from index.backends.base import (VIEW_SLOTS, IndexMissingError, IndexStoreError, Manifest,
                                  MilvusRef, ModelMismatchError, StoredArticle, StoredParagraph)
-from index.backends.milvus_lexical import combined_bm25, coverage, lexical_form, query_terms
+from index.backends.milvus_lexical import (RowWords, bm25, frequency_deltas, index_text,
+                                           query_terms, question_tokens)
 from index.types import Article
 
 if TYPE_CHECKING:
@@ -52,6 +53,8 @@ _MODEL_KEYS = ("model", "fingerprint", "dim", "query_prompt", "passage_prompt")
 _CHUNK = 1000  # ids per filter list or rows per insert: keeps requests well under gRPC limits
 _JOURNAL_IDS = 200  # article ids per journal row (ids may be long; a VARCHAR holds 64 KB)
 _P_FIELDS = ["pid", "article_id", "batch", "number", "line", "start", "end", "text", "views"]
+_DROP_FIELDS = ["pid", "article_id", "batch", "views", "lex_text", "lex_title"]
+_LEXICAL_DEPTH = 4  # Milvus BM25 candidates per field, as a multiple of k (at least 200)
 _A_FIELDS = ["id", "title", "source", "metadata", "content_hash", "added_at", "paragraphs",
              "batch"]
 _writer_locks: dict[str, threading.RLock] = {}
@@ -302,13 +305,13 @@ class MilvusStore:
             rows, vec_rows, new_ids = [], [], []
             pid, row, view_counts = first, 0, iter(counts)
             for a in articles:
-                lex_title = lexical_form(a.title)
+                lex_title = index_text(a.title)
                 for p in a.paragraphs:
                     n = next(view_counts)
                     rows.append({"pid": pid, "article_id": a.id, "batch": batch,
                                  "number": p.number, "line": p.line, "start": p.start,
                                  "end": p.end, "text": p.text, "text_hash": _text_hash(p.text),
-                                 "views": n, "lex_text": lexical_form(p.text),
+                                 "views": n, "lex_text": index_text(p.text),
                                  "lex_title": lex_title})
                     vec_rows.extend({"id": pid * VIEW_SLOTS + v, "pid": pid,
                                      "vector": vecs[row + v]} for v in range(n))
@@ -317,6 +320,7 @@ class MilvusStore:
                     row += n
             for chunk in _chunks(rows):
                 client.insert(self._family.paragraphs, list(chunk))
+            self._count_words(rows, +1)
             for chunk in _chunks(vec_rows):
                 client.insert(self._family.vectors, list(chunk))
             now = _now()
@@ -398,14 +402,31 @@ class MilvusStore:
         terms = query_terms(query)
         if not terms or k <= 0:
             return []
-        total = self.counts()[1]
-        return combined_bm25(self._bm25, terms, k, total)
+        df = self._document_frequencies(list(dict.fromkeys(terms)))
+        known = [t for t in terms if df.get(t, 0) > 0]
+        if not known:
+            return []
+        depth = max(_LEXICAL_DEPTH * k, 200)
+        text = " ".join(dict.fromkeys(known))
+        candidates = set(self._bm25("text_sparse", text, depth)) | set(
+            self._bm25("title_sparse", text, depth))
+        rows = {int(r["pid"]): RowWords.of(r["lex_text"], r["lex_title"])
+                for r in self._query(self._family.paragraphs, "pid", sorted(candidates),
+                                     ["pid", "lex_text", "lex_title"])}
+        key = self._family.tokens_key
+        total = int(self._meta([key]).get(key, "0"))
+        scores = bm25(known, rows, df, self._count(self._family.paragraphs), total)
+        return sorted(scores.items(), key=lambda r: (-r[1], r[0]))[:k]
 
     @_milvus_errors
     def vocabulary_coverage(self, query: str) -> float:
-        """Share of the query's words that occur anywhere in the corpus (0..1): a word is
-        known when a BM25 search for it alone finds any paragraph."""
-        return coverage(self._terms_found, query_terms(query))
+        """Share of the query's words that occur anywhere in the corpus (0..1), read from the
+        terms collection as the FAISS store reads fts5vocab."""
+        tokens = question_tokens(query)
+        if not tokens:
+            return 0.0
+        known = self._document_frequencies(tokens)
+        return sum(1 for t in tokens if known.get(t, 0) > 0) / len(tokens)
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -487,16 +508,25 @@ class MilvusStore:
             problems.append(f"manifest lacks {', '.join(missing)}")
         articles = {r["id"]: r for r in self._scan(self._family.articles, _A_FIELDS)}
         per_article: dict[str, int] = {}
-        expected: set[int] = set()
+        expected: set[int] = set()  # vectors of current paragraphs
+        leftover: set[int] = set()  # vectors of rows an interrupted write left
         stale = 0
-        for r in self._scan(self._family.paragraphs, ["pid", "article_id", "batch", "views"]):
+        df: dict[str, int] = {}
+        tokens = 0
+        for r in self._scan(self._family.paragraphs, _DROP_FIELDS):
+            row_words = RowWords.of(r["lex_text"], r["lex_title"])
+            tokens += row_words.length
+            for w in row_words.vocabulary():
+                df[w] = df.get(w, 0) + 1
             owner = articles.get(r["article_id"])
+            pid = int(r["pid"])
+            keys = {pid * VIEW_SLOTS + v for v in range(int(r["views"]))}
             if owner is None or int(owner["batch"]) != int(r["batch"]):
                 stale += 1
+                leftover |= keys
                 continue
             per_article[r["article_id"]] = per_article.get(r["article_id"], 0) + 1
-            pid = int(r["pid"])
-            expected.update(pid * VIEW_SLOTS + v for v in range(int(r["views"])))
+            expected |= keys
         if stale:
             problems.append(f"{stale} paragraphs belong to no current article (left by an "
                             "interrupted write; the next write removes them)")
@@ -515,13 +545,20 @@ class MilvusStore:
             if abs(float(np.linalg.norm(np.asarray(r["vector"], dtype=np.float32))) - 1) > 1e-3:
                 bad_norm += 1
         for label, ids in (("missing from", expected - stored),
-                           ("unknown to the paragraphs in", stored - expected)):
+                           ("unknown to the paragraphs in", stored - expected - leftover)):
             if ids:
                 shown = ", ".join(f"{i // VIEW_SLOTS}/{i % VIEW_SLOTS}" for i in sorted(ids)[:5])
                 problems.append(f"{len(ids)} paragraph views (paragraph/view) {label} "
                                 f"{self._family.vectors}: {shown}")
         if bad_norm:
             problems.append(f"{bad_norm} vectors are not unit length")
+        stored_df = {r["term"]: int(r["df"]) for r in self._scan(self._family.terms, ["term", "df"])}
+        wrong = {t for t in df.keys() | stored_df.keys() if df.get(t, 0) != stored_df.get(t, 0)}
+        key = self._family.tokens_key
+        if wrong or int(self._meta([key]).get(key, "0")) != tokens:
+            problems.append(f"word frequencies of the full-text index are off for {len(wrong)} "
+                            f"words (e.g. {sorted(wrong)[:3]}); lexical scores may differ "
+                            "slightly until the index is migrated or rebuilt")
         return problems
 
     # ---- internals -----------------------------------------------------------------------
@@ -597,7 +634,7 @@ class MilvusStore:
             ids = json.loads(row["value"])
             live = self._live_batches(ids)
             stale = [r for r in self._query(self._family.paragraphs, "article_id", ids,
-                                            ["pid", "article_id", "batch", "views"])
+                                            _DROP_FIELDS)
                      if live.get(r["article_id"]) != int(r["batch"])]
             self._delete_paragraph_rows(stale)
             client.delete(self.ref.collection, ids=[row["key"]])
@@ -610,7 +647,7 @@ class MilvusStore:
         if not batches:
             return
         rows = [r for r in self._query(self._family.paragraphs, "article_id", list(batches),
-                                       ["pid", "article_id", "batch", "views"])
+                                       _DROP_FIELDS)
                 if batches.get(r["article_id"]) == int(r["batch"])]
         self._delete_paragraph_rows(rows)
 
@@ -623,6 +660,38 @@ class MilvusStore:
             client.delete(self._family.vectors, ids=list(chunk))
         for chunk in _chunks([int(r["pid"]) for r in rows]):
             client.delete(self._family.paragraphs, ids=list(chunk))
+        self._count_words(rows, -1)
+
+    def _count_words(self, rows: list[dict], sign: int) -> None:
+        """Keep document frequencies and total length in step with the paragraph rows that
+        exist. Updated right after the rows are written or deleted: a crash in between
+        leaves them off by those rows (verify reports it); one writer at a time, see above."""
+        if not rows:
+            return
+        delta, tokens = frequency_deltas(
+            (RowWords.of(r["lex_text"], r["lex_title"]) for r in rows), sign)
+        client = self._conn()
+        terms = list(delta)
+        current = {r["term"]: int(r["df"])
+                   for r in self._query(self._family.terms, "term", terms, ["term", "df"])}
+        keep, drop = [], []
+        for t in terms:
+            n = current.get(t, 0) + delta[t]
+            if n > 0:
+                keep.append({"term": t, "df": n, "_v": layout.DUMMY})
+            elif t in current:
+                drop.append(t)
+        for chunk in _chunks(keep):
+            client.upsert(self._family.terms, list(chunk))
+        for chunk in _chunks(drop):
+            client.delete(self._family.terms, ids=list(chunk))
+        key = self._family.tokens_key
+        total = int(self._meta([key]).get(key, "0")) + tokens
+        self._set_meta({key: str(max(total, 0))})
+
+    def _document_frequencies(self, terms: list[str]) -> dict[str, int]:
+        return {r["term"]: int(r["df"])
+                for r in self._query(self._family.terms, "term", terms, ["term", "df"])}
 
     def _query(self, collection: str, field: str, values: list, fields: list[str]) -> list[dict]:
         out: list[dict] = []
@@ -669,22 +738,12 @@ class MilvusStore:
                 end=int(r["end"]), text=r["text"], metadata=dict(metadata[a["id"]]))
         return out
 
-    def _bm25(self, field: str, text: str, limit: int, only: list[int] | None
-              ) -> dict[int, float]:
-        kwargs: dict[str, Any] = {}
-        if only is not None:
-            kwargs["filter"] = layout.in_list("pid", only)
+    def _bm25(self, field: str, text: str, limit: int) -> list[int]:
+        """Candidates by Milvus's own BM25 on one field, best first."""
         hits = self._conn().search(self._family.paragraphs, data=[text], anns_field=field,
-                                   limit=limit, output_fields=["pid"],
-                                   search_params={"metric_type": "BM25"}, **kwargs)
-        # Milvus servers report BM25 as a positive score, Milvus Lite as its negation.
-        return {int(h["entity"]["pid"]): abs(float(h["distance"])) for h in hits[0]}
-
-    def _terms_found(self, field: str, terms: list[str]) -> set[str]:
-        hits = self._conn().search(self._family.paragraphs, data=terms, anns_field=field,
-                                   limit=1, output_fields=["pid"],
+                                   limit=min(limit, 16384), output_fields=["pid"],
                                    search_params={"metric_type": "BM25"})
-        return {t for t, h in zip(terms, hits) if len(h)}
+        return [int(h["entity"]["pid"]) for h in hits[0]]
 
     def _vector_dim(self) -> int:
         info = self._conn().describe_collection(self._family.vectors)

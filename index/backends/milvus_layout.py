@@ -10,6 +10,8 @@ An index named N is a root collection `N` plus one family of data collections:
     N__<tag>_p     paragraphs, one row each: location, text, text hash, number of vectors,
                    and two BM25 fields (text, title) fed by Milvus BM25 functions
     N__<tag>_v     vectors, one row per view: id = paragraph id * 64 + view, as in FAISS
+    N__<tag>_t     terms: each word and how many paragraphs hold it (text or title), for
+                   FTS5's exact IDF and for vocabulary coverage (index.backends.milvus_lexical)
 
 Paragraphs and vectors are separate because BM25 statistics must count each paragraph once,
 while a paragraph has several vectors (whole text and word windows). Milvus wants a vector
@@ -25,13 +27,14 @@ if TYPE_CHECKING:
     from pymilvus import MilvusClient
 
 MAX_TEXT = 65535  # bytes in a Milvus VARCHAR
+MAX_TERM = 512
 DUMMY = [1.0, 0.0]
 ANALYZER = {"tokenizer": "standard"}
 
 
 @dataclass(frozen=True)
 class Family:
-    """The three data collections of one build of an index."""
+    """The data collections of one build of an index."""
 
     root: str
     tag: str
@@ -48,8 +51,17 @@ class Family:
     def vectors(self) -> str:
         return f"{self.root}__{self.tag}_v"
 
-    def names(self) -> tuple[str, str, str]:
-        return self.articles, self.paragraphs, self.vectors
+    @property
+    def terms(self) -> str:
+        return f"{self.root}__{self.tag}_t"
+
+    @property
+    def tokens_key(self) -> str:
+        """Root row holding the family's total length in words (FTS5's avgdl needs it)."""
+        return f"tokens:{self.tag}"
+
+    def names(self) -> tuple[str, str, str, str]:
+        return self.articles, self.paragraphs, self.vectors, self.terms
 
 
 def vector_index() -> tuple[str, dict]:
@@ -117,8 +129,15 @@ def create_family(client: MilvusClient, family: Family, dim: int) -> None:
     vi = client.prepare_index_params()
     vi.add_index(field_name="vector", index_type=kind, metric_type="IP", params=params)
 
+    t = client.create_schema(auto_id=False)
+    t.add_field("term", DataType.VARCHAR, is_primary=True, max_length=MAX_TERM)
+    t.add_field("df", DataType.INT64)
+    t.add_field("_v", DataType.FLOAT_VECTOR, dim=2)
+    ti = client.prepare_index_params()
+    ti.add_index(field_name="_v", index_type="FLAT", metric_type="L2")
+
     for name, schema, index in ((family.articles, a, ai), (family.paragraphs, p, pi),
-                                (family.vectors, v, vi)):
+                                (family.vectors, v, vi), (family.terms, t, ti)):
         client.create_collection(name, schema=schema, index_params=index,
                                  consistency_level="Strong")
 
@@ -133,7 +152,7 @@ def families(client: MilvusClient, root: str) -> set[str]:
     """Tags of every data family present under `root`, live or left over."""
     prefix = f"{root}__"
     return {name[len(prefix):].rsplit("_", 1)[0] for name in client.list_collections()
-            if name.startswith(prefix) and name.rsplit("_", 1)[-1] in ("a", "p", "v")}
+            if name.startswith(prefix) and name.rsplit("_", 1)[-1] in ("a", "p", "v", "t")}
 
 
 def literal(value: str) -> str:
