@@ -370,8 +370,13 @@ class MilvusStore:
 
     @_milvus_errors
     def view_scores(self, qvec: Any, ids: Sequence[int]) -> dict[int, tuple[float, float]]:
-        """(whole-paragraph cosine, best window cosine) per paragraph, computed here from the
-        stored vectors (fetched by id), so the scores are exact whatever the vector index."""
+        """(whole-paragraph cosine, best window cosine) per paragraph, for every stored view.
+
+        Milvus scores the views in a search filtered to these paragraphs, deep enough for all
+        of them; that is exact with FLAT, HNSW and IVF_FLAT (they keep the vectors whole) and
+        several times faster than fetching the vectors. Any view such a search leaves out
+        (an approximate index) is fetched and scored here, so none is ever missed.
+        """
         import numpy as np
 
         q = self._unit_query(qvec)
@@ -379,19 +384,28 @@ class MilvusStore:
         if q is None or not ids:
             return {}
         counts = self._view_counts(ids)
-        keys = [pid * VIEW_SLOTS + v for pid in ids if pid in counts for v in range(counts[pid])]
-        out: dict[int, list[float]] = {}
-        for chunk in _chunks(keys):
+        scores: dict[int, float] = {}
+        for group in _by_views([pid for pid in ids if pid in counts], counts):
+            expected = sum(counts[pid] for pid in group)
+            hits = self._conn().search(
+                self._family.vectors, data=[q.tolist()], anns_field="vector", limit=expected,
+                filter=layout.in_list("pid", group), output_fields=["id"],
+                search_params=_dense_params())
+            scores.update((int(h["id"]), float(h["distance"])) for h in hits[0])
+        missing = [pid * VIEW_SLOTS + v for pid, n in counts.items() for v in range(n)
+                   if pid * VIEW_SLOTS + v not in scores]
+        for chunk in _chunks(missing):
             rows = self._conn().get(self._family.vectors, ids=list(chunk),
                                     output_fields=["id", "vector"])
-            if not rows:
-                continue
-            mat = np.asarray([r["vector"] for r in rows], dtype=np.float32)
-            sims = mat @ q
-            for r, s in zip(rows, sims):
-                pid, view = divmod(int(r["id"]), VIEW_SLOTS)
-                whole_best = out.setdefault(pid, [float("-inf"), float("-inf")])
-                whole_best[0 if view == 0 else 1] = max(whole_best[0 if view == 0 else 1], float(s))
+            if rows:
+                sims = np.asarray([r["vector"] for r in rows], dtype=np.float32) @ q
+                scores.update((int(r["id"]), float(x)) for r, x in zip(rows, sims))
+        out: dict[int, list[float]] = {}
+        for key, score in scores.items():
+            pid, view = divmod(key, VIEW_SLOTS)
+            whole_best = out.setdefault(pid, [float("-inf"), float("-inf")])
+            slot = 0 if view == 0 else 1
+            whole_best[slot] = max(whole_best[slot], score)
         return {pid: (w, b if b != float("-inf") else w) for pid, (w, b) in out.items()
                 if w != float("-inf")}
 
@@ -766,6 +780,20 @@ class MilvusStore:
 
 
 # ---- module helpers ------------------------------------------------------------------------
+
+
+def _by_views(ids: list[int], counts: dict[int, int], limit: int = 16384) -> Iterator[list[int]]:
+    """Paragraph ids in groups whose views fit one search (Milvus returns at most 16384)."""
+    group: list[int] = []
+    size = 0
+    for pid in ids:
+        if group and size + counts[pid] > limit:
+            yield group
+            group, size = [], 0
+        group.append(pid)
+        size += counts[pid]
+    if group:
+        yield group
 
 
 def _dense_params() -> dict:
