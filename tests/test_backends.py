@@ -280,12 +280,8 @@ def test_cli_on_milvus_and_its_user_errors(cli_env, corpus, tmp_path):
     migrated = run_qa(["index", "migrate", "--to", "faiss", "--index", str(tmp_path / "f"),
                        "--json"], env)
     assert json.loads(migrated.stdout)["paragraphs"] == 5, migrated.stderr
-    again = run_qa(["ask", "Where did people shelter?", "--json", "--backend", "faiss",
-                    "--index", str(tmp_path / "f")], cli_env)
-    def where(hits):
-        return [(h["article_id"], h["paragraph"], h["line"]) for h in hits]
-
-    assert where(json.loads(again.stdout)["hits"]) == where(data["hits"])
+    listed = run_qa(["index", "list", "--json", "--index", str(tmp_path / "f")], cli_env)
+    assert [a["id"] for a in json.loads(listed.stdout)] == ["banjir", "gempa"]
     # While this process holds the Lite file, another qa waits, then gives up in one line.
     with open_store(MilvusRef.parse(db, "qa_default")):
         locked = run_qa(["index", "list"], env)
