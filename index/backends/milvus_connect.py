@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from pymilvus import MilvusClient
 
 DEFAULT_SERVER_TIMEOUT = 10.0
+# pymilvus pings every 10 s even when idle; the embedded Lite server allows one ping per
+# 5 minutes and answers more with GOAWAY, which gRPC prints on stderr in a long session.
+_LITE_GRPC = {"grpc.keepalive_time_ms": 600_000, "grpc.keepalive_permit_without_calls": False}
 _refs: dict[str, int] = {}
 _refs_lock = threading.Lock()
 
@@ -81,7 +84,7 @@ def connect(ref: MilvusRef, lock_timeout: float,
             mine = _refs.get(ref.uri, 0) > 0
         if mine or not _lite_lock_held(ref.uri):
             try:
-                client = MilvusClient(uri=ref.uri)
+                client = MilvusClient(uri=ref.uri, grpc_options=_LITE_GRPC)
             except MilvusException as exc:
                 if not _lite_lock_held(ref.uri):
                     raise IndexStoreError(f"cannot open Milvus Lite at {ref.uri}: "
