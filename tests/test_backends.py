@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.backends import MilvusRef, exists, open_store
+from index.backends import MilvusRef, open_store
 from index.lifecycle import add_paths, open_writable, rebuild, remove, sync_folder, verify
 from index.store import ModelMismatchError, _text_hash
 

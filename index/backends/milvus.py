@@ -33,7 +33,6 @@ import shlex
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from index import schema as sqlite_schema
@@ -187,10 +186,6 @@ class MilvusStore:
 
     @property
     def location(self) -> str:
-        return str(self.ref)
-
-    @property
-    def path(self) -> str:
         return str(self.ref)
 
     @property
