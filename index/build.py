@@ -19,6 +19,7 @@ from index.read import read_paths
 from index.types import Article
 
 if TYPE_CHECKING:
+    from index.backends.base import IndexRef
     from index.embedder import Embedder
     from index.store import Manifest
 
@@ -89,7 +90,7 @@ def embed_articles(articles: list[Article], embedder: Embedder, progress: Progre
     return embedder.embed_passages(texts, on_batch=on_batch), [len(v) for v in per_paragraph]
 
 
-def build_index(paths: list[Path], index_dir: Path, embedder: Embedder,
+def build_index(paths: list[Path], index_dir: IndexRef, embedder: Embedder,
                 progress: Progress | None = None) -> BuildReport:
     """Replace the index at `index_dir` with one built from `paths`."""
     started = time.perf_counter()
@@ -102,20 +103,15 @@ def build_index(paths: list[Path], index_dir: Path, embedder: Embedder,
     return report
 
 
-def build_from_articles(articles: list[Article], index_dir: Path, embedder: Embedder,
+def build_from_articles(articles: list[Article], index_dir: IndexRef, embedder: Embedder,
                         progress: Progress | None = None) -> BuildReport:
-    from index.store import Store
+    from index.backends import staged
 
     started = time.perf_counter()
     report = BuildReport()
     vectors, views = embed_articles(articles, embedder, progress)
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = index_dir.with_name(f".{index_dir.name}.building")
-    if staging.exists():
-        shutil.rmtree(staging)
-    with Store.create(staging, manifest_for(embedder)) as store:
+    with staged(index_dir, manifest_for(embedder)) as store:
         store.add_articles(articles, vectors, views)
-    swap_in(staging, index_dir)
     report.articles = len(articles)
     report.paragraphs = sum(len(a.paragraphs) for a in articles)
     report.embedded = len(vectors)

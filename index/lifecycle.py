@@ -44,8 +44,10 @@ from index.types import Article, Paragraph
 if TYPE_CHECKING:
     import numpy as np
 
+    from index.backends.base import IndexRef
+    from index.backends.base import IndexStore as Store
     from index.embedder import Embedder
-    from index.store import Store, StoredArticle
+    from index.store import StoredArticle
 
 Say = Callable[[str], None]
 _LINE_SUFFIX = re.compile(r"^(.*):(\d+)$")
@@ -82,20 +84,21 @@ class ChangeReport:
 # ---- opening ---------------------------------------------------------------------------------
 
 
-def index_model(index_dir: Path) -> str | None:
+def index_model(index_dir: IndexRef) -> str | None:
     """The model an existing index was built with, so add/sync embed the way it expects
     without the user repeating --model; None when there is no usable index."""
-    from index.store import IndexStoreError, Store
+    from index.backends import open_store, recover
+    from index.store import IndexStoreError
 
-    recover_swap(index_dir)
+    recover(index_dir)
     try:
-        with Store.open(index_dir) as store:
+        with open_store(index_dir) as store:
             return store.manifest.model
     except IndexStoreError:
         return None
 
 
-def open_writable(index_dir: Path, embedder: Embedder, *, create: bool = True,
+def open_writable(index_dir: IndexRef, embedder: Embedder, *, create: bool = True,
                   lock_timeout: float | None = None) -> Store:
     """Open for writing with the model check, creating an empty index when there is none.
 
@@ -108,8 +111,14 @@ def open_writable(index_dir: Path, embedder: Embedder, *, create: bool = True,
                              Store)
 
     timeout = DEFAULT_LOCK_TIMEOUT if lock_timeout is None else lock_timeout
-    recover_swap(index_dir)
     expect = manifest_for(embedder)
+    if not isinstance(index_dir, Path):
+        from index.backends import create_store, exists, open_store
+
+        if create and not exists(index_dir, timeout):
+            return create_store(index_dir, expect, lock_timeout=timeout)
+        return open_store(index_dir, expect=expect, writable=True, lock_timeout=timeout)
+    recover_swap(index_dir)
 
     def try_create() -> Store | None:
         try:
@@ -345,13 +354,8 @@ def _chunks(articles: list[Article]) -> list[list[Article]]:
 # ---- committing ------------------------------------------------------------------------------
 
 
-def _db_identity(store: Store) -> int:
-    from index.store import DB_NAME
-
-    try:
-        return os.stat(store.path / DB_NAME).st_ino
-    except OSError:
-        return -1
+def _db_identity(store: Store) -> str:
+    return store.identity()
 
 
 def _commit(store: Store, write: list[Article], drop: list[str], embedding: _Embedding,
@@ -364,7 +368,7 @@ def _commit(store: Store, write: list[Article], drop: list[str], embedding: _Emb
     rows, views = embedding.rows(pending)
     with store.locked(on_wait=say), store.writer():
         if _db_identity(store) != identity:
-            raise UserError(f"the index at {store.path} was rebuilt or replaced while this "
+            raise UserError(f"the index at {store.location} was rebuilt or replaced while this "
                             "command ran; nothing more was written, run it again")
         current = {a.id: a for a in store.articles()}
         keep = [not _same(current.get(a.id), a) for a in pending]
@@ -484,7 +488,7 @@ def stored_articles(store: Store, progress: Progress | None = None) -> list[Arti
     return out
 
 
-def rebuild(index_dir: Path, embedder: Embedder, progress: Progress | None = None,
+def rebuild(index_dir: IndexRef, embedder: Embedder, progress: Progress | None = None,
             say: Say | None = None, lock_timeout: float | None = None) -> ChangeReport:
     """Re-embed every stored paragraph with `embedder` (a new model or passage recipe) into a
     new index beside the old one and swap it in, as a build does.
@@ -493,12 +497,13 @@ def rebuild(index_dir: Path, embedder: Embedder, progress: Progress | None = Non
     and its write lock is held throughout, so no add can commit to it and then be lost in
     the swap; writers that wait past their timeout fail with a clear message instead.
     """
+    from index.backends import open_store, recover
     from index.build import build_from_articles
-    from index.store import DEFAULT_LOCK_TIMEOUT, Store
+    from index.store import DEFAULT_LOCK_TIMEOUT
 
     started = time.perf_counter()
-    recover_swap(index_dir)
-    store = Store.open(index_dir, writable=True,
+    recover(index_dir)
+    store = open_store(index_dir, writable=True,
                        lock_timeout=DEFAULT_LOCK_TIMEOUT if lock_timeout is None else lock_timeout)
     try:
         with store.locked(on_wait=say):
@@ -525,8 +530,8 @@ def status(store: Store) -> dict[str, Any]:
     """What `qa index status` shows, without loading the vectors file."""
     info = store.summary()
     m = store.manifest
-    return {"index": str(store.path.resolve()), "model": m.model, "dim": m.dim,
-            "fingerprint": m.fingerprint, **info, "size_bytes": folder_size(store.path)}
+    return {"index": store.location, "backend": store.backend, "model": m.model, "dim": m.dim,
+            "fingerprint": m.fingerprint, **info, "size_bytes": store.size_bytes()}
 
 
 def verify(store: Store, attempts: int = 3) -> list[str]:

@@ -875,6 +875,25 @@ class Store:
         finally:
             self._lock.release()
 
+    # ---- the rest of the backend interface (index.backends.base.IndexStore) --------------
+
+    backend = "faiss"
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def identity(self) -> str:
+        """The database file's inode: a rebuild swaps in a new folder, so it changes."""
+        try:
+            return str(os.stat(self.path / DB_NAME).st_ino)
+        except OSError:
+            return ""
+
+    def size_bytes(self) -> int:
+        return sum(e.stat(follow_symlinks=False).st_size for e in os.scandir(self.path)
+                   if e.is_file(follow_symlinks=False))
+
 # ---- module helpers ----------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ Heavy modules (numpy, faiss, torch, sentence-transformers) are imported inside c
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -24,8 +25,23 @@ app.add_typer(index_app, name="index")
 
 IndexOpt = Annotated[
     Optional[Path],
-    typer.Option("--index", help="Index folder (default: $QA_INDEX or the user data dir).",
-                 show_default=False),
+    typer.Option("--index", help="Index folder of the FAISS backend (default: $QA_INDEX or the "
+                 "user data dir).", show_default=False),
+]
+BackendOpt = Annotated[
+    Optional[str],
+    typer.Option("--backend", help="Where the index lives: faiss (a local folder, the default) "
+                 "or milvus (default: $QA_BACKEND).", show_default=False),
+]
+UriOpt = Annotated[
+    Optional[str],
+    typer.Option("--uri", help="Milvus backend: a Milvus Lite file (./news.db) or a server "
+                 "(http://host:19530) (default: $QA_URI).", show_default=False),
+]
+CollectionOpt = Annotated[
+    Optional[str],
+    typer.Option("--collection", help="Milvus backend: the index's collection name "
+                 "(default: $QA_COLLECTION or qa_default).", show_default=False),
 ]
 ModelOpt = Annotated[
     Optional[str],
@@ -55,15 +71,13 @@ def _model(model: str | None) -> str | None:
     return model or os.environ.get("QA_MODEL") or None
 
 
-def _index_dir(index: Path | None) -> tuple[Path, bool]:
-    """The folder, and whether it is the default one (only that one is built on demand)."""
-    import os
+def _index_dir(index: Path | None, backend: str | None = None, uri: str | None = None,
+               collection: str | None = None):
+    """The index named by the options (a folder or a Milvus collection), and whether it is
+    the default folder (only that one is built on demand)."""
+    from index.backends import resolve
 
-    from qa import paths
-
-    if index is not None:
-        return index.expanduser(), False
-    return paths.default_index_dir(), not os.environ.get("QA_INDEX")
+    return resolve(index, backend, uri, collection)
 
 
 class _Bar:
@@ -71,7 +85,7 @@ class _Bar:
 
     LABELS = {"read": "Reading articles", "embed": "Embedding paragraphs",
               "save": "Saving the index", "load": "Reading the stored articles",
-              "check": "Checking the index"}
+              "check": "Checking the index", "copy": "Copying articles"}
 
     def __init__(self) -> None:
         from rich.console import Console
@@ -105,6 +119,9 @@ def ask(
     k: Annotated[int, typer.Option("-k", "--top", min=1, max=100, help="How many passages.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     index: IndexOpt = None,
+    backend: BackendOpt = None,
+    uri: UriOpt = None,
+    collection: CollectionOpt = None,
     model: ModelOpt = None,
 ) -> None:
     """Answer QUESTION with the best-matching paragraphs and citations."""
@@ -113,7 +130,7 @@ def ask(
 
     if not question.strip():
         raise UserError("the question is empty")
-    index_dir, is_default = _index_dir(index)
+    index_dir, is_default = _index_dir(index, backend, uri, collection)
     with _Bar() as bar:
         engine = open_engine(index_dir, _model(model), build_default=is_default, progress=bar, say=_say)
     try:
@@ -137,12 +154,15 @@ def index_build(
     paths: Annotated[Optional[list[Path]], typer.Argument(help="Files or folders (default: the bundled seeds).",
                                                           show_default=False)] = None,
     index: IndexOpt = None,
+    backend: BackendOpt = None,
+    uri: UriOpt = None,
+    collection: CollectionOpt = None,
     model: ModelOpt = None,
 ) -> None:
     """Build (or rebuild) the index from PATHS; the old index stays until the new one is done."""
     from qa.engine import build
 
-    index_dir, _ = _index_dir(index)
+    index_dir, _ = _index_dir(index, backend, uri, collection)
     with _Bar() as bar:
         report = build(paths, index_dir, _model(model), progress=bar, say=_say)
     _report_errors(report.errors)
@@ -169,7 +189,7 @@ def _lock_timeout() -> float | None:
         raise UserError(f"QA_LOCK_TIMEOUT must be a number of seconds, got {value!r}") from None
 
 
-def _writer_model(index_dir: Path, model: str | None):
+def _writer_model(index_dir, model: str | None):
     """The model to embed new paragraphs with: the one asked for, else the index's own."""
     from index.lifecycle import index_model
     from qa.engine import load_model
@@ -177,26 +197,25 @@ def _writer_model(index_dir: Path, model: str | None):
     return load_model(_model(model) or index_model(index_dir), _say)
 
 
-def _open_writable(index_dir: Path, embedder):
+def _open_writable(index_dir, embedder):
     import shlex
 
+    from index.backends import cli_args
     from index.lifecycle import open_writable
     from index.store import ModelMismatchError
 
     try:
         return open_writable(index_dir, embedder, lock_timeout=_lock_timeout())
     except ModelMismatchError as exc:
-        raise UserError(f"{exc}\nor re-embed what it holds:  qa index rebuild --index "
-                        f"{shlex.quote(str(index_dir))} --model {shlex.quote(embedder.name)}") from None
+        raise UserError(f"{exc}\nor re-embed what it holds:  qa index rebuild "
+                        f"{cli_args(index_dir)} --model {shlex.quote(embedder.name)}") from None
 
 
-def _open_existing(index_dir: Path, writable: bool = False):
-    from index.build import recover_swap
-    from index.store import Store
+def _open_existing(index_dir, writable: bool = False):
+    from index.backends import open_store, recover
 
-    recover_swap(index_dir)
-    kwargs = {"lock_timeout": t} if (t := _lock_timeout()) is not None else {}
-    return Store.open(index_dir, writable=writable, **kwargs)
+    recover(index_dir)
+    return open_store(index_dir, writable=writable, lock_timeout=_lock_timeout())
 
 
 def _finish(report, as_json: bool) -> None:
@@ -216,13 +235,16 @@ def index_add(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (read recursively).",
                                                 show_default=False)],
     index: IndexOpt = None,
+    backend: BackendOpt = None,
+    uri: UriOpt = None,
+    collection: CollectionOpt = None,
     model: ModelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add articles, or refresh changed ones; unchanged articles embed nothing."""
     from index.lifecycle import add_paths
 
-    index_dir, _ = _index_dir(index)
+    index_dir, _ = _index_dir(index, backend, uri, collection)
     embedder = _writer_model(index_dir, model)
     with _open_writable(index_dir, embedder) as store, _Bar() as bar:
         report = add_paths(store, embedder, paths, progress=bar, say=_say)
@@ -234,6 +256,9 @@ def index_sync(
     folder: Annotated[Path, typer.Argument(help="The folder the index should mirror.",
                                            show_default=False)],
     index: IndexOpt = None,
+    backend: BackendOpt = None,
+    uri: UriOpt = None,
+    collection: CollectionOpt = None,
     model: ModelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -244,7 +269,7 @@ def index_sync(
     """
     from index.lifecycle import sync_folder
 
-    index_dir, _ = _index_dir(index)
+    index_dir, _ = _index_dir(index, backend, uri, collection)
     if not folder.expanduser().is_dir():
         raise UserError(f"{folder}: not a folder (sync needs the folder the index should mirror)")
     embedder = _writer_model(index_dir, model)
@@ -258,23 +283,27 @@ def index_remove(
     articles: Annotated[list[str], typer.Argument(help="Article ids, source files or folders.",
                                                   show_default=False)],
     index: IndexOpt = None,
+    backend: BackendOpt = None,
+    uri: UriOpt = None,
+    collection: CollectionOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Remove articles (by id, or every article from a source file or folder) and their vectors."""
     from index.lifecycle import remove
 
-    index_dir, _ = _index_dir(index)
+    index_dir, _ = _index_dir(index, backend, uri, collection)
     with _open_existing(index_dir, writable=True) as store, _Bar() as bar:
         report = remove(store, articles, say=_say, progress=bar)
     _finish(report, as_json)
 
 
 @index_app.command("status")
-def index_status(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
+def index_status(index: IndexOpt = None, backend: BackendOpt = None,
+                 uri: UriOpt = None, collection: CollectionOpt = None, as_json: JsonOpt = False) -> None:
     """Articles, paragraphs, vectors, model, size on disk and last change of the index."""
     from index.lifecycle import status
 
-    index_dir, _ = _index_dir(index)
+    index_dir, _ = _index_dir(index, backend, uri, collection)
     with _open_existing(index_dir) as store:
         info = status(store)
     if as_json:
@@ -282,7 +311,8 @@ def index_status(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
 
         sys.stdout.write(json.dumps(info, ensure_ascii=False) + "\n")
         return
-    rows = [("index", info["index"]), ("model", f"{info['model']} ({info['dim']} dimensions)"),
+    rows = [("index", info["index"]), ("backend", info["backend"]),
+            ("model", f"{info['model']} ({info['dim']} dimensions)"),
             ("articles", str(info["articles"])), ("paragraphs", str(info["paragraphs"])),
             ("vectors", str(info["vectors"])), ("size", _size(info["size_bytes"])),
             ("last change", info["updated_at"])]
@@ -290,7 +320,9 @@ def index_status(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
         sys.stdout.write(f"{name:<12}{value}\n")
 
 
-def _size(n: int) -> str:
+def _size(n: int | None) -> str:
+    if n is None:
+        return "unknown (kept by the server)"
     for unit in ("bytes", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
@@ -299,9 +331,10 @@ def _size(n: int) -> str:
 
 
 @index_app.command("list")
-def index_list(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
+def index_list(index: IndexOpt = None, backend: BackendOpt = None,
+               uri: UriOpt = None, collection: CollectionOpt = None, as_json: JsonOpt = False) -> None:
     """Every article: id, title, paragraphs, source."""
-    index_dir, _ = _index_dir(index)
+    index_dir, _ = _index_dir(index, backend, uri, collection)
     with _open_existing(index_dir) as store:
         articles = store.articles()
     if as_json:
@@ -323,11 +356,12 @@ def index_list(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
 
 
 @index_app.command("verify")
-def index_verify(index: IndexOpt = None) -> None:
+def index_verify(index: IndexOpt = None, backend: BackendOpt = None, uri: UriOpt = None,
+                 collection: CollectionOpt = None) -> None:
     """Check that SQLite, full-text index and vectors agree; exits 1 with one line per problem."""
     from index.lifecycle import verify
 
-    index_dir, _ = _index_dir(index)
+    index_dir, _ = _index_dir(index, backend, uri, collection)
     with _open_existing(index_dir, writable=True) as store, _Bar() as bar:
         bar("check", 0, 1)  # reads every vector: seconds on a large index
         problems = verify(store)
@@ -338,11 +372,13 @@ def index_verify(index: IndexOpt = None) -> None:
     if problems:
         _err(f"{len(problems)} problem(s) in {index_dir}; rebuild it with: qa index rebuild")
         raise typer.Exit(1)
-    _say(f"ok: {articles} articles, {paragraphs} paragraphs; SQLite, full-text and vectors agree")
+    _say(f"ok: {articles} articles, {paragraphs} paragraphs; texts, full-text index and "
+         "vectors agree")
 
 
 @index_app.command("rebuild")
-def index_rebuild(index: IndexOpt = None, model: ModelOpt = None) -> None:
+def index_rebuild(index: IndexOpt = None, backend: BackendOpt = None,
+                  uri: UriOpt = None, collection: CollectionOpt = None, model: ModelOpt = None) -> None:
     """Re-embed every stored paragraph, e.g. after a model or passage-recipe change.
 
     Works from the stored text (the source files are not needed), writes a new index beside
@@ -351,7 +387,7 @@ def index_rebuild(index: IndexOpt = None, model: ModelOpt = None) -> None:
     from index.lifecycle import index_model, rebuild
     from qa.engine import load_model
 
-    index_dir, _ = _index_dir(index)
+    index_dir, _ = _index_dir(index, backend, uri, collection)
     name = _model(model) or index_model(index_dir)
     if name is None:
         with _open_existing(index_dir):  # raises the store's own "no index" message
@@ -366,6 +402,9 @@ def index_rebuild(index: IndexOpt = None, model: ModelOpt = None) -> None:
 @app.command()
 def chat(
     index: IndexOpt = None,
+    backend: BackendOpt = None,
+    uri: UriOpt = None,
+    collection: CollectionOpt = None,
     model: ModelOpt = None,
     corpus: Annotated[Optional[Path], typer.Option(
         "--corpus", file_okay=False, help="Folder of articles the index is built from; Ctrl+R in "
@@ -375,7 +414,7 @@ def chat(
     """Chat with the index in a full-screen terminal app (F1 there lists the keys)."""
     from tui.app import run_chat
 
-    index_dir, is_default = _index_dir(index)
+    index_dir, is_default = _index_dir(index, backend, uri, collection)
     run_chat(index_dir, _model(model), corpus=corpus.expanduser() if corpus else None,
              build_default=is_default)
 
@@ -389,9 +428,13 @@ def eval_(
     k: Annotated[int, typer.Option("-k", min=1, max=100, help="Ranks kept per question.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     model: ModelOpt = None,
+    backend: BackendOpt = None,
+    uri: UriOpt = None,
+    collection: CollectionOpt = None,
 ) -> None:
     """Measure retrieval on a question set: R@1/5/10 and MRR@10 per language, answer-sentence
-    hit rate, query latency. The pool's index is cached, so a second run embeds nothing."""
+    hit rate, query latency. The pool's index is cached, so a second run embeds nothing; with
+    --backend milvus it is copied (not re-embedded) into a collection named after the pool."""
     import json
 
     from qa.engine import Engine, load_model
@@ -400,6 +443,8 @@ def eval_(
     embedder = load_model(_model(model), _say)
     with _Bar() as bar:
         store, folder = pool_index(passages, embedder, bar)
+        if (backend or os.environ.get("QA_BACKEND") or "faiss").lower() != "faiss":
+            store, folder = _pool_copy(store, folder, backend, uri, collection, bar)
         engine = Engine(store=store, embedder=embedder, index_dir=folder)
         try:
             result = evaluate(load_questions(questions), engine, k=k, progress=bar)
@@ -417,6 +462,56 @@ def eval_(
     print(f"answer sentence holds a gold answer: "
           f"{'n/a' if rate is None else f'{rate:.3f}'} (of {m['answer_sentence_n']} ranked first)")
     print(f"latency per question: p50 {m['latency_ms_p50']:.0f} ms, p95 {m['latency_ms_p95']:.0f} ms")
+
+
+def _pool_copy(store, folder: Path, backend, uri, collection, bar):
+    """The cached pool index, copied once into the backend the options name."""
+    from index.backends import exists, open_store
+    from index.migrate import migrate
+
+    target, _ = _index_dir(None, backend, uri, collection or f"eval_{folder.name}")
+    try:
+        if not exists(target):
+            migrate(store, target, progress=bar)
+        manifest = store.manifest
+    finally:
+        store.close()
+    return open_store(target, expect=manifest), target
+
+
+@index_app.command("migrate")
+def index_migrate(
+    to: Annotated[str, typer.Option("--to", help="The backend to copy the index to: milvus "
+                                    "(from the FAISS folder --index) or faiss (from the Milvus "
+                                    "collection at --uri).", show_default=False)],
+    index: IndexOpt = None,
+    uri: UriOpt = None,
+    collection: CollectionOpt = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an index already at "
+                                            "the target (only once the copy is complete).")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Copy an index between the FAISS folder and Milvus without re-embedding anything.
+
+    The FAISS side is named by --index, the Milvus side by --uri and --collection; the source
+    is left as it was.
+    """
+    from index.migrate import migrate
+
+    to = to.strip().lower()
+    if to not in ("milvus", "faiss"):
+        raise UserError(f"--to must be milvus or faiss, got {to!r}")
+    faiss_side, _ = _index_dir(index, "faiss")
+    milvus_side, _ = _index_dir(None, "milvus", uri, collection)
+    source, target = (faiss_side, milvus_side) if to == "milvus" else (milvus_side, faiss_side)
+    with _open_existing(source) as store, _Bar() as bar:
+        report = migrate(store, target, overwrite=overwrite, progress=bar)
+    if as_json:
+        import json
+
+        sys.stdout.write(json.dumps(report.as_dict()) + "\n")
+    else:
+        _say(f"{report.line()}: {source} -> {target}")
 
 
 def main() -> None:

@@ -15,16 +15,16 @@ from index.errors import UserError
 from qa import paths
 
 if TYPE_CHECKING:
+    from index.backends.base import IndexRef, IndexStore
     from index.build import BuildReport, Progress
     from index.embedder import Embedder
-    from index.store import Store
 
 
 @dataclass
 class Engine:
-    store: Store
+    store: IndexStore
     embedder: Embedder
-    index_dir: Path
+    index_dir: IndexRef  # a folder, or a Milvus location: see index.backends
 
     def close(self) -> None:
         self.store.close()
@@ -41,14 +41,14 @@ def load_model(name: str | None, say: Callable[[str], None] | None = None) -> Em
         raise UserError(f"cannot load model '{name or paths.model_name()}': {exc}") from None
 
 
-def recover_interrupted_swap(index_dir: Path) -> None:
+def recover_interrupted_swap(index_dir: IndexRef) -> None:
     """A build that died between its two renames leaves the old index beside the path."""
-    retired = index_dir.with_name(f".{index_dir.name}.old")
-    if not index_dir.exists() and retired.exists():
-        retired.rename(index_dir)
+    from index.backends import recover
+
+    recover(index_dir)
 
 
-def build(sources: list[Path] | None, index_dir: Path, model: str | None,
+def build(sources: list[Path] | None, index_dir: IndexRef, model: str | None,
           progress: Progress | None = None, say: Callable[[str], None] | None = None) -> BuildReport:
     from index.build import build_index
 
@@ -56,31 +56,33 @@ def build(sources: list[Path] | None, index_dir: Path, model: str | None,
     return build_index(sources or [paths.seeds_dir()], index_dir, embedder, progress)
 
 
-def open_engine(index_dir: Path, model: str | None, *, build_default: bool,
+def open_engine(index_dir: IndexRef, model: str | None, *, build_default: bool,
                 progress: Progress | None = None,
                 say: Callable[[str], None] | None = None) -> Engine:
     """`model` is what the user asked for explicitly (None: use the index's own model)."""
+    from index.backends import cli_args, exists, open_store
     from index.build import build_index, manifest_for
-    from index.store import IndexMissingError, Store
+    from index.store import IndexMissingError
 
     recover_interrupted_swap(index_dir)
-    if not (index_dir / "index.sqlite").exists():
+    if not exists(index_dir):
         if not build_default:
             raise UserError(
-                f"no index at {index_dir}; create one with: qa index build --index {index_dir} PATH..."
+                f"no index at {index_dir}; create one with: qa index build "
+                f"{cli_args(index_dir)} PATH..."
             )
         if say:
             say(f"No index yet: building the default index from the bundled articles in {index_dir}")
         embedder = load_model(model, say)
         build_index([paths.seeds_dir()], index_dir, embedder, progress)
-        return Engine(store=Store.open(index_dir, expect=manifest_for(embedder)),
+        return Engine(store=open_store(index_dir, expect=manifest_for(embedder)),
                       embedder=embedder, index_dir=index_dir)
     try:
-        peek = Store.open(index_dir)
+        peek = open_store(index_dir)
     except IndexMissingError as exc:
         raise UserError(str(exc)) from None
     wanted = model or peek.manifest.model
     peek.close()
     embedder = load_model(wanted, say)
-    store = Store.open(index_dir, expect=manifest_for(embedder))
+    store = open_store(index_dir, expect=manifest_for(embedder))
     return Engine(store=store, embedder=embedder, index_dir=index_dir)

@@ -32,7 +32,7 @@ class QaApp(App):
     def __init__(self, index_dir: Path, model: str | None = None, *, corpus: Path | None = None,
                  build_default: bool = False, history: QuestionHistory | None = None) -> None:
         super().__init__()
-        self.index_dir = Path(index_dir)
+        self.index_dir = Path(index_dir) if isinstance(index_dir, str) else index_dir
         self.model = model
         self.corpus = corpus
         self.build_default = build_default

@@ -16,13 +16,20 @@ from pathlib import Path
 MAX_ENTRIES = 500
 
 
+def _key(index_dir) -> str:
+    """A folder by its absolute path; an index elsewhere (a Milvus collection) by its name."""
+    if isinstance(index_dir, (str, Path)):
+        return str(Path(index_dir).expanduser().resolve())
+    return str(index_dir)
+
+
 def history_file(index_dir: Path, base: Path | None = None) -> Path:
     """Where the history of the index at `index_dir` lives."""
     if base is None:
         from qa import paths
 
         base = paths.data_dir() / "chat-history"
-    key = str(Path(index_dir).expanduser().resolve())
+    key = _key(index_dir)
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
     return base / f"{digest}.json"
 
@@ -66,7 +73,7 @@ class QuestionHistory:
         if self.path is None:
             return
         payload = {
-            "index": str(self.index_dir.expanduser().resolve()) if self.index_dir else None,
+            "index": _key(self.index_dir) if self.index_dir else None,
             "questions": self.entries,
         }
         try:

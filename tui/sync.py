@@ -59,13 +59,14 @@ def sync_corpus(engine: Engine, progress: Progress | None = None,
     the library's callback. Raises UserError when there is nothing to sync from; in every
     case `engine.store` is open again afterwards.
     """
+    from index.backends import open_store
     from index.build import manifest_for
     from index.lifecycle import ChangeReport, open_writable, sync_folder
-    from index.store import Store
 
     folders = corpus_folders(engine, corpus)
     expect = manifest_for(engine.embedder)
     total = ChangeReport()
+    engine.store.close()  # an embedded Milvus Lite file admits one open client per process
     try:
         with open_writable(engine.index_dir, engine.embedder, create=False) as store:
             for folder in folders:
@@ -75,6 +76,5 @@ def sync_corpus(engine: Engine, progress: Progress | None = None,
                     setattr(total, name, getattr(total, name) + getattr(report, name))
                 total.errors.extend(report.errors)
     finally:
-        engine.store.close()
-        engine.store = Store.open(engine.index_dir, expect=expect)
+        engine.store = open_store(engine.index_dir, expect=expect)
     return total

@@ -1,0 +1,126 @@
+"""Choosing and opening a storage backend: the only place that knows which ones exist.
+
+`qa` takes `--backend faiss|milvus` (env QA_BACKEND; default faiss). A FAISS + SQLite index is
+a folder (`--index`, QA_INDEX); a Milvus one is a collection (`--collection`, QA_COLLECTION;
+default qa_default) at `--uri` (QA_URI): a path ending in .db for Milvus Lite, or
+http://host:19530 for a Milvus server or cluster. Everything above this module handles an
+`IndexRef` and an `IndexStore` without looking inside.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from index.backends.base import IndexRef, MilvusRef
+from index.errors import UserError
+
+if TYPE_CHECKING:
+    from index.backends.base import IndexStore, Manifest
+
+BACKENDS = ("faiss", "milvus")
+DEFAULT_COLLECTION = "qa_default"
+
+
+def resolve(index: Path | None = None, backend: str | None = None, uri: str | None = None,
+            collection: str | None = None) -> tuple[IndexRef, bool]:
+    """The index the user named, and whether it is the default FAISS folder (the only one
+    built on demand from the bundled articles)."""
+    name = (backend or os.environ.get("QA_BACKEND") or "faiss").strip().lower()
+    if name not in BACKENDS:
+        raise UserError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
+    if name == "faiss":
+        if uri or collection:
+            raise UserError("--uri and --collection name a Milvus index; add --backend milvus")
+        from qa import paths
+
+        if index is not None:
+            return index.expanduser(), False
+        return paths.default_index_dir(), not os.environ.get("QA_INDEX")
+    if index is not None:
+        raise UserError("--index names a FAISS folder; a Milvus index is named with "
+                        "--uri and --collection")
+    uri = uri or os.environ.get("QA_URI")
+    if not uri:
+        raise UserError("--backend milvus needs --uri: a Milvus Lite file (./news.db) or a "
+                        "server (http://host:19530); or set QA_URI")
+    collection = collection or os.environ.get("QA_COLLECTION") or DEFAULT_COLLECTION
+    return MilvusRef.parse(uri, collection), False
+
+
+def cli_args(ref: IndexRef) -> str:
+    """The options that name `ref` on a qa command line, for messages that suggest one."""
+    import shlex
+
+    return ref.cli_args() if isinstance(ref, MilvusRef) else f"--index {shlex.quote(str(ref))}"
+
+
+def _timeout(lock_timeout: float | None) -> dict:
+    return {} if lock_timeout is None else {"lock_timeout": lock_timeout}
+
+
+def recover(ref: IndexRef) -> None:
+    """Undo a FAISS build that died between its two renames; Milvus switches in one row."""
+    if isinstance(ref, Path):
+        from index.build import recover_swap
+
+        recover_swap(ref)
+
+
+def exists(ref: IndexRef, lock_timeout: float | None = None) -> bool:
+    """Whether a complete index is there (an interrupted first build does not count)."""
+    if isinstance(ref, MilvusRef):
+        from index.backends.milvus import MilvusStore
+
+        return MilvusStore.exists(ref, **_timeout(lock_timeout))
+    from index.store import DB_NAME, _is_complete
+
+    return _is_complete(ref / DB_NAME)
+
+
+def open_store(ref: IndexRef, expect: Manifest | None = None, writable: bool = False,
+               lock_timeout: float | None = None) -> IndexStore:
+    if isinstance(ref, MilvusRef):
+        from index.backends.milvus import MilvusStore
+
+        return MilvusStore.open(ref, expect=expect, writable=writable, **_timeout(lock_timeout))
+    from index.store import Store
+
+    return Store.open(ref, expect=expect, writable=writable, **_timeout(lock_timeout))
+
+
+def create_store(ref: IndexRef, manifest: Manifest, overwrite: bool = False,
+                 lock_timeout: float | None = None) -> IndexStore:
+    if isinstance(ref, MilvusRef):
+        from index.backends.milvus import MilvusStore
+
+        return MilvusStore.create(ref, manifest, overwrite=overwrite, **_timeout(lock_timeout))
+    from index.store import Store
+
+    return Store.create(ref, manifest, overwrite=overwrite, **_timeout(lock_timeout))
+
+
+@contextlib.contextmanager
+def staged(ref: IndexRef, manifest: Manifest) -> Iterator[IndexStore]:
+    """An empty new index that replaces the one at `ref` only when the block completes, so a
+    bad input, a crash or Ctrl-C during a build never costs the user the index they had."""
+    if isinstance(ref, MilvusRef):
+        from index.backends import milvus
+
+        with milvus.staged(ref, manifest) as store:
+            yield store
+        return
+    import shutil
+
+    from index.build import swap_in
+    from index.store import Store
+
+    ref.parent.mkdir(parents=True, exist_ok=True)
+    staging = ref.with_name(f".{ref.name}.building")
+    if staging.exists():
+        shutil.rmtree(staging)
+    with Store.create(staging, manifest) as store:
+        yield store
+    swap_in(staging, ref)
