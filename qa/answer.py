@@ -58,9 +58,9 @@ def answer(engine: Engine, question: str, k: int = 5, fusion: Fusion = DEFAULT_F
     ]
     result = Answer(question=question, passages=passages)
     if hits:
-        signals = confidence.signals(question, hits, sentence_scores[0],
-                                     engine.store.vocabulary_coverage(question))
+        coverage = engine.store.vocabulary_coverage(question)
+        signals = confidence.signals(question, hits, sentence_scores[0], coverage)
         result.signals = signals.as_dict()
         result.confidence = confidence.probability(signals)
-        result.calibrated = engine.store.manifest.model == confidence.CALIBRATED_FOR
+        result.calibrated = confidence.is_calibrated(engine.store.manifest.model, coverage)
     return result

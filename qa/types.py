@@ -61,8 +61,8 @@ class AnswerPassage:
 @dataclass
 class Answer:
     """`confidence` is the calibrated probability that the top passage answers; `calibrated`
-    says whether the calibration belongs to this model (only then may a low value hide
-    anything)."""
+    says whether the calibration holds for this model and question (only then may a low value
+    hide anything; see qa.confidence)."""
 
     question: str
     passages: list[AnswerPassage] = field(default_factory=list)

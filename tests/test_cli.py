@@ -55,12 +55,16 @@ def test_first_ask_builds_default_index_and_answers(first_answer, cli_env):
     scores = [h["score"] for h in data["hits"]]
     assert scores == sorted(scores, reverse=True)
     assert len({(h["article_id"], h["paragraph"]) for h in data["hits"]}) == len(data["hits"])
+    assert all(h["also_in"] == [] for h in data["hits"])  # one article: nothing to fold
+    # An English question over Indonesian text is outside the calibration: never flagged.
+    assert data["confident"] is True and 0.0 <= data["confidence"] <= 1.0
 
 
 def test_indonesian_question_same_paragraph(first_answer, cli_env):
     data = json.loads(run_qa(["ask", CARD_ID, "--json", "-k", "3"], cli_env).stdout)
     assert len(data["hits"]) == 3
     assert data["hits"][0]["line"] == 4
+    assert data["confident"] is True and data["confidence"] >= 0.5
 
 
 def test_text_output_has_citation_and_highlight(first_answer, cli_env):
