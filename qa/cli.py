@@ -394,13 +394,14 @@ def eval_(
     hit rate, query latency. The pool's index is cached, so a second run embeds nothing."""
     import json
 
-    from qa.engine import Engine, load_model
+    from qa.engine import Engine, load_model, load_query_model
     from qa.evaluate import evaluate, load_questions, pool_index
 
     embedder = load_model(_model(model), _say)
     with _Bar() as bar:
         store, folder = pool_index(passages, embedder, bar)
-        engine = Engine(store=store, embedder=embedder, index_dir=folder)
+        # Questions go through the same model path as `qa ask` (the ONNX export if any).
+        engine = Engine(store=store, embedder=load_query_model(_model(model), _say), index_dir=folder)
         try:
             result = evaluate(load_questions(questions), engine, k=k, progress=bar)
         finally:

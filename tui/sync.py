@@ -63,8 +63,9 @@ def sync_corpus(engine: Engine, progress: Progress | None = None,
 
     folders = corpus_folders(engine, corpus)
     expect = manifest_for(engine.embedder)
+    embedder = engine.indexing_model()  # indexing stays on sentence-transformers
     engine.store.close()  # let the build swap the folder even where open files pin it
     try:
-        return build_index(folders, engine.index_dir, engine.embedder, progress)
+        return build_index(folders, engine.index_dir, embedder, progress)
     finally:
         engine.store = Store.open(engine.index_dir, expect=expect)
