@@ -33,7 +33,7 @@ META_FILE = "qa_onnx.json"
 GRAPH_FILE = "model.onnx"
 WEIGHTS_FILE = "model.safetensors"
 # Bump when the export's layout or graph changes: older exports are then redone.
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
 PARITY_MIN = 0.9999
 OPSET = 17
 # Probe texts for the parity check: both languages, both prompts, a tie-prone short text,
@@ -160,7 +160,15 @@ def _embedding_tensor(model_dir: Path, auto_model) -> str:
 
 def _export_graph(auto_model, path: Path) -> None:
     """Legacy TorchScript exporter: it handles this BertModel with dynamic batch and length
-    (checked by the parity probes, which mix lengths in one padded batch)."""
+    (checked by the parity probes, which mix lengths in one padded batch).
+
+    The weights go to a separate file beside the graph (`model.onnx.data`): onnxruntime then
+    creates a session with ~0.08 s less CPU than from one 86 MB protobuf (measured in fresh
+    processes, 0.11-0.15 s against 0.19-0.23 s), which a cold `qa ask` pays every time.
+    """
+    import io
+
+    import onnx
     import torch
 
     class Encoder(torch.nn.Module):
@@ -181,11 +189,16 @@ def _export_graph(auto_model, path: Path) -> None:
             "sentence_embedding": {0: "batch"}}
     import warnings
 
+    graph = io.BytesIO()
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about Python branches on shapes
-        torch.onnx.export(encoder, sample, str(path), input_names=["inputs_embeds", "attention_mask"],
+        torch.onnx.export(encoder, sample, graph, input_names=["inputs_embeds", "attention_mask"],
                           output_names=["sentence_embedding"], dynamic_axes=axes, opset_version=OPSET,
                           dynamo=False)
+    data = path.with_name(path.name + ".data")
+    onnx.save_model(onnx.load_from_string(graph.getvalue()), str(path), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location=data.name)
+    shutil.copymode(path, data)  # onnx writes it owner-only; a shared cache must stay readable
 
 
 def _check_parity(st, probe, model_dir: Path, out: Path, meta: dict[str, Any]) -> dict[str, float]:
