@@ -73,9 +73,15 @@ def load_query_model(name: str | None, say: Callable[[str], None] | None = None)
 
     try:
         folder = ensure_default_model(paths.cache_dir(), progress=say)
-        encoder = load_query_encoder(folder, wanted, (read_info(folder) or {}).get("fingerprint", ""))
     except (OSError, ValueError) as exc:
         raise UserError(f"cannot load model '{wanted}': {exc}") from None
+    try:
+        encoder = load_query_encoder(folder, wanted, (read_info(folder) or {}).get("fingerprint", ""))
+    except Exception as exc:  # noqa: BLE001 - onnxruntime's errors derive from Exception only;
+        # a damaged export must not stop questions that sentence-transformers can answer.
+        if say:
+            say(f"The model's ONNX export in {folder} is unreadable ({exc}); using sentence-transformers.")
+        encoder = None
     return encoder if encoder is not None else load_model(wanted, say)
 
 

