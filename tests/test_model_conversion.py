@@ -264,6 +264,8 @@ def test_concurrent_first_runs_convert_once(tmp_path, default_model_dir):
     assert [p.returncode for p in procs] == [0, 0], [err for _, err in outs]
     prepared = sum(out.count("Preparing the embedding model") for out, _ in outs)
     assert prepared == 1
+    exported = sum(out.count("Exporting the embedding model") for out, _ in outs)
+    assert exported == 1
     final = cache / MODEL_DIRNAME
     assert all(out.strip().endswith(str(final)) for out, _ in outs)
     assert sorted(p.name for p in cache.iterdir()) == [MODEL_DIRNAME, MODEL_DIRNAME + ".lock"]

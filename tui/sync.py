@@ -65,12 +65,13 @@ def sync_corpus(engine: Engine, progress: Progress | None = None,
 
     folders = corpus_folders(engine, corpus)
     expect = manifest_for(engine.embedder)
+    embedder = engine.indexing_model()  # indexing stays on sentence-transformers
     total = ChangeReport()
     engine.store.close()  # an embedded Milvus Lite file admits one open client per process
     try:
-        with open_writable(engine.index_dir, engine.embedder, create=False) as store:
+        with open_writable(engine.index_dir, embedder, create=False) as store:
             for folder in folders:
-                report = sync_folder(store, engine.embedder, folder, progress)
+                report = sync_folder(store, embedder, folder, progress)
                 for name in ("added", "updated", "unchanged", "removed", "paragraphs_embedded",
                              "vectors_embedded", "paragraphs_reused", "seconds"):
                     setattr(total, name, getattr(total, name) + getattr(report, name))
