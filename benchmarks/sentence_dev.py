@@ -29,7 +29,7 @@ SETS = {
 }
 
 
-def cached_cosines(embedder, name, questions, texts, spans, cache: Path | None):
+def cached_cosines(embedder, name, questions, texts, spans, cache: Path | None, prefixes=None):
     """Per question: its gold paragraph's sentences and their cosines with the question.
     Cached (keyed by set, question count and splitter output) so scorer sweeps re-embed nothing."""
     import hashlib
@@ -38,7 +38,8 @@ def cached_cosines(embedder, name, questions, texts, spans, cache: Path | None):
     path = cache / f"sentences-{name}-{key}.json" if cache else None
     if path and path.exists():
         return json.loads(path.read_text())
-    flat = [t[a:b] for t, ss in zip(texts, spans) for a, b in ss]
+    prefixes = prefixes or [""] * len(texts)
+    flat = [p + t[a:b] for p, t, ss in zip(prefixes, texts, spans) for a, b in ss]
     vecs = embedder.embed_passages(flat)
     qvecs = embedder.embed_queries([q.question for q in questions])
     rows, i = [], 0
@@ -86,6 +87,8 @@ def main() -> None:
     ap.add_argument("--sets", default="tydi,facqa,xling")
     ap.add_argument("--limit", type=int, default=600)
     ap.add_argument("--cache", type=Path, help="folder for cached sentence cosines")
+    ap.add_argument("--title-context", action="store_true",
+                    help="embed each sentence with its passage title in front")
     args = ap.parse_args()
     if not args.data.is_dir():
         print(f"no dev data at {args.data}; nothing to measure", file=sys.stderr)
@@ -95,16 +98,19 @@ def main() -> None:
     embedder = load_model(None)
     for name in args.sets.split(","):
         qfile, pfile = SETS[name]
-        pool = {}
+        pool, titles = {}, {}
         with (args.data / pfile).open(encoding="utf-8") as fh:
             for line in fh:
                 row = json.loads(line)
                 pool[row["pid"]] = row["text"]
+                titles[row["pid"]] = row.get("title") or row["text"][:60]
         questions = [q for q in load_questions(args.data / qfile) if q.answers and q.gold in pool]
         questions = questions[: args.limit]
         texts = [pool[q.gold] for q in questions]
         spans = [sentence_spans(t) for t in texts]
-        rows = cached_cosines(embedder, name, questions, texts, spans, args.cache)
+        prefixes = [titles[q.gold] + ": " if args.title_context else "" for q in questions]
+        rows = cached_cosines(embedder, name + ("-title" if args.title_context else ""), questions,
+                              texts, spans, args.cache, prefixes)
         scorers = variants()
         hits = {s: 0 for s in scorers}
         multi = sum(len(ss) > 1 for ss in spans)

@@ -32,7 +32,11 @@ def choose_sentences(engine: Engine, qvec, question: str,
     if not several:
         return best, scores
     texts = [[hits[i].text[a:b] for a, b in spans[i]] for i in several]
-    vectors = engine.embedder.embed_passages([t for ts in texts for t in ts])
+    # Each sentence is embedded after its article's title, so a sentence that refers to the
+    # subject by pronoun ("Letaknya di kaki Gunung Meja.") still matches a question naming
+    # it (benchmarks/sentence_dev.py --title-context).
+    vectors = engine.embedder.embed_passages(
+        [f"{hits[i].title}: {t}" for i, ts in zip(several, texts) for t in ts])
     offset = 0
     for i, sentences in zip(several, texts):
         cosines = [float(v @ qvec) for v in vectors[offset:offset + len(sentences)]]
