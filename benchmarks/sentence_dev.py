@@ -21,12 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from qa.evaluate import load_questions  # noqa: E402
 from qa.sentences import sentence_spans  # noqa: E402
 
-SETS = {
-    "tydi": ("tydiqa_goldp_id_dev.jsonl", "tydiqa_goldp_id_passages.jsonl"),
-    "facqa": ("facqa_news_id_dev.jsonl", "facqa_news_id_passages.jsonl"),
-    "xling": ("xling_enq_idctx_dev.jsonl", "xling_idctx_passages.jsonl"),
-    "xquad": ("xquad_en_dev.jsonl", "xquad_en_passages.jsonl"),
-}
+from benchmarks.devsets import SETS  # noqa: E402
 
 
 def cached_cosines(embedder, name, questions, texts, spans, cache: Path | None, prefixes=None):
