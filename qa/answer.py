@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from qa import confidence, sentence_choice
 from qa.citations import cite
 from qa.duplicates import collapse
-from qa.retrieve import DEFAULT_FUSION, Fusion, retrieve
+from qa.retrieve import DEFAULT_FUSION, Fusion, search
 from qa.sentences import sentence_spans
 from qa.types import Answer, AnswerPassage, Hit
 
@@ -50,8 +50,9 @@ def choose_sentences(engine: Engine, qvec, question: str,
 def answer(engine: Engine, question: str, k: int = 5, fusion: Fusion = DEFAULT_FUSION) -> Answer:
     """Up to `k` distinct passages. Twice as many are retrieved so that collapsing repeats of
     one text still leaves `k` different ones."""
-    qvec = engine.embedder.embed_queries([question])[0]
-    groups = collapse(retrieve(engine.store, qvec, question, 2 * k, fusion))[:k]
+    query = search(engine.store, engine.embedder, question, 2 * k, fusion)
+    qvec, coverage = query.vector, query.coverage
+    groups = collapse(query.hits)[:k]
     hits = [g.hit for g in groups]
     spans, sentence_scores = choose_sentences(engine, qvec, question, hits)
     passages = [
@@ -62,7 +63,6 @@ def answer(engine: Engine, question: str, k: int = 5, fusion: Fusion = DEFAULT_F
     ]
     result = Answer(question=question, passages=passages)
     if hits:
-        coverage = engine.store.vocabulary_coverage(question)
         signals = confidence.signals(question, hits, sentence_scores[0], coverage)
         result.signals = signals.as_dict()
         result.confidence = confidence.probability(signals)
