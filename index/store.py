@@ -421,20 +421,21 @@ class Store:
         index = self._current_faiss()
         if index.ntotal == 0:
             return []
+        import numpy as np
+
         depth = min(index.ntotal, k * 4)
         while True:
             scores, found = index.search(q, depth)
-            best: dict[int, float] = {}
-            for s, i in zip(scores[0], found[0]):
-                if i != -1:
-                    pid = int(i) // VIEW_SLOTS
-                    if pid not in best:
-                        best[pid] = float(s)
+            hit = found[0] != -1
+            pids, sims = found[0][hit] // VIEW_SLOTS, scores[0][hit]
+            # Results come best first, so a paragraph's first view is its best one.
+            _, first = np.unique(pids, return_index=True)
+            first.sort()
             # An IVF search can only return what its probed lists hold (the rest is -1):
             # searching deeper would find nothing more.
             exhausted = depth >= index.ntotal or found[0][-1] == -1
-            if len(best) >= k or exhausted:
-                return list(best.items())[:k]
+            if len(first) >= k or exhausted:
+                return [(int(pids[i]), float(sims[i])) for i in first[:k]]
             depth = min(index.ntotal, depth * 4)
 
     def view_scores(self, qvec: Any, ids: Sequence[int]) -> dict[int, tuple[float, float]]:
@@ -449,23 +450,26 @@ class Store:
             return {}
         counts = self._view_counts(ids)
         index = self._current_faiss()
-        wanted = [(pid, v) for pid in ids if pid in counts for v in range(counts[pid])]
-        if not wanted:
+        pids = np.asarray([pid for pid in ids if counts.get(pid, 0) > 0], dtype=np.int64)
+        if not len(pids):
             return {}
-        keys = np.asarray([pid * VIEW_SLOTS + v for pid, v in wanted], dtype=np.int64)
+        # Every view of every paragraph in one flat array: paragraph i's views sit at
+        # starts[i] (view 0, the whole paragraph) up to the next start (its windows).
+        n_views = np.asarray([counts[int(pid)] for pid in pids], dtype=np.int64)
+        starts = np.concatenate(([0], np.cumsum(n_views)[:-1]))
+        view = np.arange(int(n_views.sum())) - np.repeat(starts, n_views)
+        keys = np.repeat(pids, n_views) * VIEW_SLOTS + view
         try:
             vecs = index.reconstruct_batch(keys)
         except RuntimeError:  # a concurrent writer removed one; score what is left
             return {}
         sims = vecs @ q[0]
-        out: dict[int, list[float]] = {}
-        for (pid, v), s in zip(wanted, sims):
-            whole, best = out.setdefault(pid, [float("-inf"), float("-inf")])
-            if v == 0:
-                out[pid][0] = float(s)
-            else:
-                out[pid][1] = max(best, float(s))
-        return {pid: (w, b if b != float("-inf") else w) for pid, (w, b) in out.items()}
+        whole = sims[starts]
+        windows = sims.copy()
+        windows[starts] = -np.inf
+        best = np.maximum.reduceat(windows, starts)
+        best = np.where(n_views > 1, best, whole)
+        return {int(pid): (float(w), float(b)) for pid, w, b in zip(pids, whole, best)}
 
     def _view_counts(self, ids: list[int]) -> dict[int, int]:
         counts: dict[int, int] = {}
