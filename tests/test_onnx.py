@@ -152,6 +152,45 @@ def test_same_answers_as_sentence_transformers(seed_index, fast, embedder):
     assert results["onnx"] == results["st"]
 
 
+def test_search_overlapping_the_word_side_ranks_as_embed_then_retrieve(seed_index, fast):
+    """`qa.retrieve.search` runs the word search in a thread while the question is embedded;
+    it must return exactly what embedding first and retrieving after returns."""
+    from index.store import Store
+    from qa.retrieve import retrieve, search
+
+    store = Store.open(seed_index)
+    try:
+        for q in QUESTIONS + ["", "zzzz qqqq"]:
+            got = search(store, fast, q, 8)
+            qvec = fast.embed_queries([q])[0]
+            want = retrieve(store, qvec, q, 8)
+            assert float(got.vector @ qvec) > 0.99999
+            assert got.coverage == store.vocabulary_coverage(q)
+            assert [(h.paragraph_id, round(h.score, 6)) for h in got.hits] == \
+                [(h.paragraph_id, round(h.score, 6)) for h in want]
+    finally:
+        store.close()
+
+
+def test_export_fuses_attention(default_model_dir):
+    """The fused graph is what makes a question ~10% faster; a silent fallback to the plain
+    graph (an optimizer that stopped recognising the model) should fail here, not in a
+    benchmark months later."""
+    import onnx
+
+    graph = onnx.load(str(default_model_dir / "onnx" / "model.onnx"), load_external_data=False).graph
+    ops = {n.op_type for n in graph.node}
+    assert {"Attention", "SkipLayerNormalization"} <= ops
+
+
+@pytest.mark.parametrize("value, expected", [("0", False), ("1", True)])
+def test_spinning_follows_the_override(monkeypatch, value, expected):
+    from index.query_encoder import cores_idle
+
+    monkeypatch.setenv("QA_ORT_SPIN", value)
+    assert cores_idle() is expected
+
+
 def test_open_engine_answers_with_the_export(seed_index, default_model_dir, monkeypatch):
     """CLI and chat both open through open_engine; it must hand them the ONNX encoder."""
     from index.query_encoder import QueryEncoder

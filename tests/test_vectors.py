@@ -128,6 +128,28 @@ def test_crossing_the_threshold_migrates_keeping_ids_and_results(tmp_path, limit
             assert reader.search_dense(stored[pid][0], 1)[0][0] == pid
 
 
+def test_one_question_is_searched_on_every_core_with_the_same_results(tmp_path, limit):
+    """FAISS splits a batch's questions over threads unless told to split a question's lists;
+    qa asks one question at a time, so the store's IVF must use mode 1, and it must not change
+    what is found."""
+    import faiss
+
+    path = tmp_path / "idx"
+    with Store.create(path, MANIFEST) as store:
+        add(store, articles("a", 120), seed=3)  # 1440 vectors: IVF
+    with Store.open(path) as reader:
+        index = reader._current_faiss()
+        ivf = faiss.extract_index_ivf(index)
+        assert ivf.parallel_mode == 1
+        queries = clustered(40, seed=7, spread=0.9)
+        split = [index.search(q[None, :], 40) for q in queries]
+        ivf.parallel_mode = 0
+        single = [index.search(q[None, :], 40) for q in queries]
+    for (ds, ls), (d1, l1) in zip(split, single):
+        assert ls.tolist() == l1.tolist()
+        assert np.allclose(ds, d1)
+
+
 def test_remove_and_re_add_after_migration(tmp_path, limit):
     path = tmp_path / "idx"
     with Store.create(path, MANIFEST) as store:
