@@ -17,13 +17,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
-SETS = {
-    "xling": ("xling_enq_idctx_dev.jsonl", "xling_idctx_passages.jsonl"),
-    "facqa": ("facqa_news_id_dev.jsonl", "facqa_news_id_passages.jsonl"),
-    "xquad": ("xquad_en_dev.jsonl", "xquad_en_passages.jsonl"),
-    "tydi": ("tydiqa_goldp_id_dev.jsonl", "tydiqa_goldp_id_passages.jsonl"),
-}
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.devsets import DATA, SETS  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,9 @@ for 1M is an upper bound for that share of probed lists.
 Per layout: build time (train + add), query p50/p95 for one question at the depth the store
 searches (400 vectors for 100 candidate paragraphs), recall@10 against exact search on the
 same vectors, resident memory and load time of the file in a fresh process (copied into
-memory as a writer loads it, and mapped as a reader does), and size on disk.
+memory as a writer loads it, and mapped as a reader does), and size on disk. The default
+probes are also timed on one thread, as FAISS searches a single query unless told to split
+the probed lists over threads (index.vectors.tune does).
 """
 from __future__ import annotations
 
@@ -125,13 +127,18 @@ def measure(n: int, real: np.ndarray, questions: np.ndarray, shares: list[int],
     chosen = ann.nprobe_for(layout.nlist)
     nprobes = [max(1, -(-layout.nlist // share)) for share in shares]
 
-    lat: dict[str, list[float]] = {"flat": [], **{str(p): [] for p in nprobes}}
+    # "N:serial" is the default probes on one thread (FAISS's parallel_mode 0, which qa used
+    # before issue 6 set mode 1 in index.vectors.tune): the gain from the second core.
+    serial = f"{chosen}:serial"
+    lat: dict[str, list[float]] = {"flat": [], **{str(p): [] for p in nprobes}, serial: []}
     top: dict[str, list[np.ndarray]] = {k: [] for k in lat}
+    mode = ivf_core.parallel_mode
     for q in questions:
         for key in lat:
             index = flat if key == "flat" else ivf
             if key != "flat":
-                ivf_core.nprobe = int(key)
+                ivf_core.nprobe = int(key.split(":")[0])
+                ivf_core.parallel_mode = 0 if key == serial else mode
             t = time.perf_counter()
             _, found = index.search(q[None, :], DEPTH)
             lat[key].append(time.perf_counter() - t)
@@ -156,6 +163,9 @@ def measure(n: int, real: np.ndarray, questions: np.ndarray, shares: list[int],
                          "build_s": build_s, "lat": lat[str(nprobe)],
                          "recall": recall(np.asarray(top[str(nprobe)]), exact),
                          "disk_mb": disk, **probed})
+        rows.append({"n": n, "layout": f"ivf-sq8 nlist={layout.nlist} nprobe={chosen}, one thread",
+                     "build_s": build_s, "lat": lat[serial],
+                     "recall": recall(np.asarray(top[serial]), exact), "disk_mb": disk, **probed})
     return rows
 
 
