@@ -160,6 +160,19 @@ def m003_stemmed_lexical(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
+@migration
+def m004_names_with_accents_unstemmed(db: sqlite3.Connection) -> None:
+    # index.lexical.stem no longer passes words with non-ASCII letters to Sastrawi, which
+    # split them ("józef" into "j zef"); rows holding such words are re-tokenised. The
+    # triggers already call qa_lexical, which is the new function on this connection.
+    db.execute("DELETE FROM paragraphs_fts")
+    db.execute(
+        "INSERT INTO paragraphs_fts(rowid, text, title) "
+        "SELECT p.id, qa_lexical(p.text), qa_lexical(a.title) "
+        "FROM paragraphs p JOIN articles a ON a.id = p.article_id"
+    )
+
+
 CURRENT = len(MIGRATIONS)
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from index import lexical, schema
 from index.store import Store
+from index.types import Article, Paragraph
 from qa.duplicates import collapse
 from qa.types import Hit
 from tests.test_store import CORPUS, MANIFEST, N_PARAGRAPHS, make_article, unit_vectors
@@ -20,6 +21,14 @@ def test_affixes_meet_at_the_stem():
 def test_english_words_names_and_numbers_pass_through():
     assert lexical.index_text("Russian ambassador summoned 2024 Kim") == \
         "russian ambassador summoned 2024 kim"
+
+
+def test_names_with_accents_stay_whole():
+    # Sastrawi turns every non-ASCII letter into a space; such words must not reach it.
+    for word in ("władysław", "józef", "célèbre", "istván", "zürich"):
+        assert lexical.stem(word) == word
+        assert lexical.query_terms(f"Kapan {word.title()} lahir?") == [word, "lahir"]
+    assert lexical.index_text("Józef Sapieha dilahirkan") == "józef sapieha lahir"
 
 
 def test_query_terms_drop_question_and_function_words_only():
@@ -73,6 +82,32 @@ def test_version_2_index_is_retokenised_on_open(tmp_path: Path):
         store.remove_articles(["a1"])
     with Store.open(path) as store:
         assert store.search_lexical("dipanggil", 5) == []
+        assert store.verify() == []
+
+
+def test_version_3_index_re_tokenises_accented_names(tmp_path: Path):
+    """Migration 4: an index whose FTS rows hold Sastrawi's split of an accented name ("j zef")
+    is re-tokenised on open, so the name matches whole and with its accents folded."""
+    corpus = [Article(id="pl", title="Sejarah", source="/c/pl.txt", content_hash="pl",
+                      paragraphs=[Paragraph("pl", number=1, text="Józef Sapieha lahir di Wrocław.",
+                                            line=1, start=0, end=1)]),
+              Article(id="x", title="Lain", source="/c/x.txt", content_hash="x",
+                      paragraphs=[Paragraph("x", number=1, text="Sebuah zef dan j biasa.",
+                                            line=1, start=0, end=1)])]
+    path = tmp_path / "idx"
+    with Store.create(path, MANIFEST) as store:
+        ids = store.add_articles(corpus, unit_vectors(2, seed=3))
+    db = sqlite3.connect(path / "index.sqlite", isolation_level=None)
+    db.execute("BEGIN")
+    db.execute("UPDATE paragraphs_fts SET text = 'j zef sapieha lahir di wroc aw' WHERE rowid = ?",
+               (ids[0],))
+    db.execute("PRAGMA user_version = 3")
+    db.execute("COMMIT")
+    db.close()
+    with Store.open(path) as store:
+        assert store.manifest.schema_version == schema.CURRENT
+        assert [i for i, _ in store.search_lexical("Józef", 5)] == [ids[0]]
+        assert [i for i, _ in store.search_lexical("Jozef Wroclaw", 5)] == [ids[0]]
         assert store.verify() == []
 
 

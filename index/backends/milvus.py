@@ -53,6 +53,9 @@ _CHUNK = 1000  # ids per filter list or rows per insert: keeps requests well und
 _JOURNAL_IDS = 200  # article ids per journal row (ids may be long; a VARCHAR holds 64 KB)
 _P_FIELDS = ["pid", "article_id", "batch", "number", "line", "start", "end", "text", "views"]
 _DROP_FIELDS = ["pid", "article_id", "batch", "views", "lex_text", "lex_title"]
+# The SQLite schema version whose index.lexical wrote a collection's words (migration 4:
+# accented names left unstemmed); older collections must be rebuilt.
+_LEXICAL_SCHEMA = 4
 _LEXICAL_DEPTH = 4  # Milvus BM25 candidates per field, as a multiple of k (at least 200)
 _A_FIELDS = ["id", "title", "source", "metadata", "content_hash", "added_at", "paragraphs",
              "batch"]
@@ -154,6 +157,14 @@ class MilvusStore:
                 raise IndexMissingError(
                     f"no index at {ref}; build one with: qa index build {ref.cli_args()} PATH...")
             manifest, tag = state
+            if manifest.schema_version < _LEXICAL_SCHEMA:
+                # Its stored words came from an older index.lexical; queries would no longer
+                # meet them. SQLite indexes re-tokenise in a migration; here the text must be
+                # written again.
+                raise IndexStoreError(
+                    f"the index at {ref} was written by an older qa whose word index splits "
+                    f"accented names; build it again with: qa index build {ref.cli_args()} "
+                    "PATH... (or copy a FAISS index there with qa index migrate)")
             if expect is not None:
                 _check_model(ref, manifest, expect)
             store = cls(ref, client, manifest, tag, writable=writable, lock_timeout=lock_timeout)
