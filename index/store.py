@@ -415,14 +415,14 @@ class Store:
         The query is normalised here like the stored rows. Views of one paragraph crowd the
         raw FAISS list, so it is searched deeper until k distinct paragraphs are found.
         """
+        import numpy as np
+
         q = self._unit_query(qvec)
         if q is None or k <= 0:
             return []
         index = self._current_faiss()
         if index.ntotal == 0:
             return []
-        import numpy as np
-
         depth = min(index.ntotal, k * 4)
         while True:
             scores, found = index.search(q, depth)

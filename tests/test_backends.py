@@ -20,37 +20,9 @@ import pytest
 from index.backends import MilvusRef, open_store
 from index.lifecycle import add_paths, open_writable, rebuild, remove, sync_folder, verify
 from index.store import ModelMismatchError, _text_hash
+from tests.test_lifecycle import BANJIR, GEMPA, RATES, write
 
 ROOT = Path(__file__).resolve().parent.parent
-
-BANJIR = """Banjir merendam Jakarta Timur
-
-Banjir setinggi satu meter merendam ratusan rumah di Jakarta Timur pada Senin pagi setelah hujan deras turun sepanjang malam.
-
-Warga mengungsi ke masjid dan sekolah terdekat sambil menunggu air surut.
-
-Badan Penanggulangan Bencana Daerah mengirim perahu karet untuk mengevakuasi warga lanjut usia.
-"""
-
-GEMPA = """Gempa guncang Cianjur
-
-Gempa bermagnitudo 5,6 mengguncang Cianjur, Jawa Barat, dan merusak ribuan rumah warga.
-
-Pemerintah daerah menetapkan status tanggap darurat selama tiga puluh hari.
-"""
-
-RATES = """Central bank raises rates
-
-The central bank raised its benchmark interest rate by a quarter point on Thursday to curb inflation.
-
-Markets fell sharply after the announcement, with the currency weakening against the dollar.
-"""
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def milvus_ref(tmp_path: Path, name: str = "qa_test") -> MilvusRef:
