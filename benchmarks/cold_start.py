@@ -11,7 +11,8 @@ One run measures, so the figures can be compared with each other on a shared mac
 3. the same with the previous answer path (sentence-transformers loaded to embed the
    question), for the before/after ratio;
 4. where a cold process spends its time (one instrumented process per index);
-5. warm, in one process at the IndoSum index: per question, the embedding alone
+5. warm, in one process at the IndoSum index, measured before the cold runs (whose load
+   would switch off onnxruntime's spinning, see index.query_encoder.cores_idle): per question, the embedding alone
    (`embed_queries`), the ranking alone (`qa.retrieve.retrieve`, the hits' text included),
    embedding + search + fetch as the product runs them (`qa.retrieve.search`, which does the
    word search while the question is embedded), and the whole
@@ -119,6 +120,9 @@ def warm(index: Path, n: int, before: bool) -> dict[str, object]:
     questions = dev_questions(n)
     out: dict[str, object] = {"questions": len(questions), "vectors": None}
     try:
+        from index.query_encoder import cores_idle
+
+        out["spin"], out["load"] = cores_idle(), os.getloadavg()[0]
         model = load_query_model(store.manifest.model)
         engine = Engine(store=store, embedder=model, index_dir=index)
         for q in QUESTIONS:  # first search loads the vectors; not a warm figure
@@ -172,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[tuple[str, str]] = []
     load_before = os.getloadavg()[0]
+    # Warm first: the cold runs below keep both cores busy for a minute, and the load average
+    # they leave would measure the warm path with onnxruntime's spinning switched off.
+    w = warm(indosum, args.warm, before) if indosum is not None else {}
     rows.append(("floor: python + numpy, onnxruntime, tokenizers, faiss",
                  f"{statistics.median(timed([sys.executable, '-c', FLOOR], env_for()) for _ in range(args.runs)):.2f} s"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -198,8 +205,10 @@ def main(argv: list[str] | None = None) -> int:
                          f"{statistics.median(old):.2f} s; after/before {statistics.median(big) / statistics.median(old):.2f}"))
         rows.append(("  where the time goes (one process)",
                      ", ".join(f"{k} {v:.2f}" for k, v in phases(indosum, env).items()) + " s"))
-        w = warm(indosum, args.warm, before)
         rows.insert(0, ("IndoSum index", f"{w['paragraphs']:,} paragraphs"))
+        rows.append(("  onnxruntime threads spin (index.query_encoder.cores_idle)",
+                     f"{'yes' if w['spin'] else 'no'}: load average {w['load']:.1f} when the "
+                     "warm session was made"))
         for key in ("embed", "search", "embed+search", "answer", "embed (sentence-transformers)"):
             if key in w:
                 values = [1000 * v for v in w[key]]  # type: ignore[union-attr]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -171,6 +172,33 @@ def m004_names_with_accents_unstemmed(db: sqlite3.Connection) -> None:
         "SELECT p.id, qa_lexical(p.text), qa_lexical(a.title) "
         "FROM paragraphs p JOIN articles a ON a.id = p.article_id"
     )
+
+
+@migration
+def m005_vectors_table(db: sqlite3.Connection) -> None:
+    # The float16 record of every vector (index.vector_table), filled from the committed
+    # FAISS generation: exact for an exact-search index, decoded from 8-bit codes (cosine to
+    # the original >= 0.995) for an IVF one, which has nothing better to give.
+    db.execute("CREATE TABLE vectors (id INTEGER PRIMARY KEY, vec BLOB NOT NULL)")
+    generation = db.execute("SELECT value FROM manifest WHERE key = 'generation'").fetchone()
+    folder = next((row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main"), "")
+    if generation is None or not folder:
+        return  # a new index: nothing stored yet
+    import numpy as np
+
+    from index import vector_table
+    from index import vectors as ann
+
+    path = Path(folder).parent / f"vectors-{int(generation[0])}.faiss"
+    try:
+        index = ann.read(path, mmap=True)
+    except (OSError, RuntimeError):
+        return  # the store reports the missing or unreadable file when it needs it
+    ids = ann.ids(index)
+    for start in range(0, len(ids), 65_536):
+        chunk = ids[start:start + 65_536]
+        vecs = index.reconstruct_batch(chunk)
+        vector_table.insert(db, chunk, vecs / np.linalg.norm(vecs, axis=1, keepdims=True))
 
 
 CURRENT = len(MIGRATIONS)

@@ -4,7 +4,9 @@ An index is a folder:
 
     index.sqlite            manifest, articles, paragraphs, FTS5 (WAL mode)
     vectors-<gen>.faiss     ids = paragraph id * VIEW_SLOTS + view; exact IndexIDMap2(IndexFlatIP)
-                            while small, IVF with 8-bit codes beyond (chosen in index.vectors)
+                            while small, IVF with 4-bit codes beyond (chosen in index.vectors)
+                            whose candidates are rescored from the float16 `vectors` table
+                            in index.sqlite (index.vector_table)
     write.lock              held by the one process allowed to write
 
 Crash safety rests on one rule: the SQLite transaction that names a new FAISS generation in
@@ -41,7 +43,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from index import lexical, schema
+from index import lexical, schema, vector_table
 from index import vectors as ann
 from index.errors import UserError
 from index.types import Article
@@ -59,6 +61,8 @@ _VECTORS_RE = re.compile(r"^vectors-(\d+)\.faiss$")
 _SQL_CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 _MAX_QUERY_TOKENS = 64
 VIEW_SLOTS = 64  # vectors per paragraph at most: view 0 (whole) + up to 63 windows
+_FLOAT32_NORM_TOLERANCE = 1e-3  # how far from unit length a vector may come back
+_FLOAT16_NORM_TOLERANCE = 2e-3  # float16 rounds each component to 1 part in 2,048
 _MODEL_KEYS = ("model", "fingerprint", "dim", "query_prompt", "passage_prompt")
 
 
@@ -394,7 +398,9 @@ class Store:
             self._changed = True
             if new_ids:
                 assert self._faiss is not None
-                self._faiss.add_with_ids(vecs, np.asarray(faiss_ids, dtype=np.int64))
+                keys = np.asarray(faiss_ids, dtype=np.int64)
+                self._faiss.add_with_ids(vecs, keys)
+                vector_table.insert(db, keys, vecs)
                 self._vectors_changed = True
         return new_ids
 
@@ -413,7 +419,11 @@ class Store:
         """Nearest paragraphs by their best view's cosine, each paragraph once.
 
         The query is normalised here like the stored rows. Views of one paragraph crowd the
-        raw FAISS list, so it is searched deeper until k distinct paragraphs are found.
+        raw FAISS list, so it is searched deeper until k distinct paragraphs are found. An
+        index of codes (index.vectors) gives candidates, scored again from the vectors table:
+        ranking by the codes alone, and rescoring only the top k, lost 3 of 200 IndoSum top
+        fives against exact search (benchmarks/layout_indosum.py) and most of the recall that
+        rescoring deeper buys at millions of vectors.
         """
         import numpy as np
 
@@ -423,53 +433,72 @@ class Store:
         index = self._current_faiss()
         if index.ntotal == 0:
             return []
-        depth = min(index.ntotal, k * 4)
+        exact = ann.holds_exact(index)
+        depth = min(index.ntotal, k * 4 if exact else max(k * 4, ann.rescore_depth(index.ntotal)))
         while True:
-            scores, found = index.search(q, depth)
-            hit = found[0] != -1
-            pids, sims = found[0][hit] // VIEW_SLOTS, scores[0][hit]
+            keys, sims, exhausted = ann.search(index, q, depth, self._stored_vectors)
+            pids = keys // VIEW_SLOTS
             # Results come best first, so a paragraph's first view is its best one.
             _, first = np.unique(pids, return_index=True)
             first.sort()
-            # An IVF search can only return what its probed lists hold (the rest is -1):
-            # searching deeper would find nothing more.
-            exhausted = depth >= index.ntotal or found[0][-1] == -1
             if len(first) >= k or exhausted:
                 return [(int(pids[i]), float(sims[i])) for i in first[:k]]
             depth = min(index.ntotal, depth * 4)
 
     def view_scores(self, qvec: Any, ids: Sequence[int]) -> dict[int, tuple[float, float]]:
         """(whole-paragraph cosine, best window cosine) for each paragraph id, computed from
-        the stored vectors (exact while the index is flat; from 8-bit codes, within about 0.005,
-        once it is IVF); a paragraph without windows repeats its whole score."""
+        the stored vectors (float32 in an exact index, else float16 from the vectors table);
+        a paragraph without windows repeats its whole score."""
         import numpy as np
 
         q = self._unit_query(qvec)
         ids = list(dict.fromkeys(int(i) for i in ids))
         if q is None or not ids:
             return {}
-        counts = self._view_counts(ids)
-        index = self._current_faiss()
-        pids = np.asarray([pid for pid in ids if counts.get(pid, 0) > 0], dtype=np.int64)
-        if not len(pids):
+        keys, vecs = self._views(ids)
+        if not len(keys):
             return {}
-        # Every view of every paragraph in one flat array: paragraph i's views sit at
-        # starts[i] (view 0, the whole paragraph) up to the next start (its windows).
-        n_views = np.asarray([counts[int(pid)] for pid in pids], dtype=np.int64)
-        starts = np.concatenate(([0], np.cumsum(n_views)[:-1]))
-        view = np.arange(int(n_views.sum())) - np.repeat(starts, n_views)
-        keys = np.repeat(pids, n_views) * VIEW_SLOTS + view
-        try:
-            vecs = index.reconstruct_batch(keys)
-        except RuntimeError:  # a concurrent writer removed one; score what is left
-            return {}
+        # Views come grouped by paragraph, whole paragraph (view 0) first in each group.
+        pids = keys // VIEW_SLOTS
+        starts = np.flatnonzero(np.r_[True, pids[1:] != pids[:-1]])
+        n_views = np.diff(np.r_[starts, len(pids)])
         sims = vecs @ q[0]
         whole = sims[starts]
         windows = sims.copy()
         windows[starts] = -np.inf
         best = np.maximum.reduceat(windows, starts)
         best = np.where(n_views > 1, best, whole)
-        return {int(pid): (float(w), float(b)) for pid, w, b in zip(pids, whole, best)}
+        return {int(pid): (float(w), float(b)) for pid, w, b in zip(pids[starts], whole, best)}
+
+    def _views(self, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(view ids, vectors) of every view of these paragraphs, grouped by paragraph."""
+        import numpy as np
+
+        index = self._current_faiss()
+        if not ann.holds_exact(index):
+            return vector_table.views(self._conn(), ids, VIEW_SLOTS, self.manifest.dim)
+        counts = self._view_counts(ids)
+        pids = np.asarray([pid for pid in ids if counts.get(pid, 0) > 0], dtype=np.int64)
+        n_views = np.asarray([counts[int(pid)] for pid in pids], dtype=np.int64)
+        starts = np.concatenate(([0], np.cumsum(n_views)[:-1])).astype(np.int64)
+        view = np.arange(int(n_views.sum())) - np.repeat(starts, n_views)
+        keys = np.repeat(pids, n_views) * VIEW_SLOTS + view
+        try:
+            return keys, index.reconstruct_batch(keys)
+        except RuntimeError:  # a concurrent writer removed one; score nothing rather than guess
+            return keys[:0], np.zeros((0, self.manifest.dim), dtype=np.float32)
+
+    def _stored_vectors(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return vector_table.fetch(self._conn(), keys, self.manifest.dim)
+
+    def _table_vectors(self, keys: np.ndarray) -> np.ndarray:
+        """Vectors for every one of `keys`; KeyError if the table lacks one."""
+        found, vecs = self._stored_vectors(keys)
+        if len(found) != len(keys):
+            missing = sorted(set(int(k) for k in keys) - set(found.tolist()))
+            raise KeyError(f"the vectors table lacks paragraph view "
+                           f"{missing[0] // VIEW_SLOTS}/{missing[0] % VIEW_SLOTS}")
+        return vecs
 
     def _view_counts(self, ids: list[int]) -> dict[int, int]:
         counts: dict[int, int] = {}
@@ -662,11 +691,44 @@ class Store:
             if ids:
                 shown = ", ".join(f"{i // VIEW_SLOTS}/{i % VIEW_SLOTS}" for i in sorted(ids)[:5])
                 problems.append(f"{len(ids)} paragraph views (paragraph/view) {label} {name}: {shown}")
-        if len(faiss_id_list) and index.d == dim and len(faiss_ids) == len(faiss_id_list):
+        if (ann.holds_exact(index) and len(faiss_id_list) and index.d == dim
+                and len(faiss_ids) == len(faiss_id_list)):
             norms = ann.norms(index, faiss_id_list)
-            bad = int(np.count_nonzero(np.abs(norms - 1.0) > ann.norm_tolerance(index)))
+            bad = int(np.count_nonzero(np.abs(norms - 1.0) > _FLOAT32_NORM_TOLERANCE))
             if bad:
                 problems.append(f"{bad} vectors in {name} are not unit length")
+        problems += self._verify_table(sql_view_ids, dim)
+        return problems
+
+    def _verify_table(self, sql_view_ids: set[int], dim: int) -> list[str]:
+        """The float16 vectors table holds one unit vector per paragraph view, no more."""
+        import numpy as np
+
+        problems: list[str] = []
+        table_ids: set[int] = set()
+        bad_norms = 0
+        db = self._conn()
+        own_txn = not db.in_transaction
+        if own_txn:
+            db.execute("BEGIN")
+        try:
+            for keys, vecs in vector_table.scan(db, dim):
+                table_ids.update(keys.tolist())
+                norms = np.linalg.norm(vecs, axis=1)
+                bad_norms += int(np.count_nonzero(np.abs(norms - 1.0) > _FLOAT16_NORM_TOLERANCE))
+        except ValueError as exc:
+            return [f"the vectors table in {DB_NAME}: {exc}"]
+        finally:
+            if own_txn:
+                db.execute("COMMIT")
+        for label, ids in (("missing from", sql_view_ids - table_ids),
+                           ("unknown to SQLite in", table_ids - sql_view_ids)):
+            if ids:
+                shown = ", ".join(f"{i // VIEW_SLOTS}/{i % VIEW_SLOTS}" for i in sorted(ids)[:5])
+                problems.append(f"{len(ids)} paragraph views (paragraph/view) {label} "
+                                f"the vectors table: {shown}")
+        if bad_norms:
+            problems.append(f"{bad_norms} vectors in the vectors table are not unit length")
         return problems
 
     # ---- internals -----------------------------------------------------------------------
@@ -753,6 +815,7 @@ class Store:
         if paragraph_ids:
             assert self._faiss is not None
             self._faiss.remove_ids(np.asarray(paragraph_ids, dtype=np.int64))
+            vector_table.delete(db, paragraph_ids)
             self._vectors_changed = True
         if removed:
             self._changed = True
@@ -769,7 +832,13 @@ class Store:
             assert self._faiss is not None and self._faiss_generation is not None
             new_generation = self._faiss_generation + 1
             # Crossing a size threshold migrates here, before anything names the new file.
-            self._faiss = ann.fit(self._faiss)
+            try:
+                self._faiss = ann.fit(self._faiss, self._table_vectors)
+            except KeyError as exc:
+                raise IndexStoreError(
+                    f"{exc.args[0]} in {self.path}; the index is damaged, rebuild it with: "
+                    f"qa index build --index {_q(self.path)} PATH..."
+                ) from None
             _write_vectors(self.path, new_generation, self._faiss)
             updates["generation"] = str(new_generation)
         db.executemany("INSERT OR REPLACE INTO manifest(key, value) VALUES (?, ?)", updates.items())
@@ -831,12 +900,13 @@ class Store:
         import numpy as np
 
         index = self._current_faiss()
+        read = index.reconstruct_batch if ann.holds_exact(index) else self._table_vectors
         out: dict[str, np.ndarray] = {}
         for text_hash, (pid, n) in rows.items():
             keys = np.arange(pid * VIEW_SLOTS, pid * VIEW_SLOTS + n, dtype=np.int64)
             try:
-                out[text_hash] = index.reconstruct_batch(keys)
-            except RuntimeError:
+                out[text_hash] = read(keys)
+            except (RuntimeError, KeyError):
                 continue
         return out
 

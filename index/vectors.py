@@ -3,12 +3,16 @@
 Exact search (IndexIDMap2 over IndexFlatIP) scans every vector per question: exact and
 simple, but its cost grows with the corpus, so past `flat_max()` vectors (measured in
 benchmarks/scale_1m.py: where a flat scan stops fitting a 20 ms question) the vectors move to
-an inverted file with 8-bit scalar quantization (IndexIVFScalarQuantizer, inner product,
-residuals encoded). IVF rather than HNSW because the store needs what HNSW in FAISS lacks:
-remove_ids (an edited article drops its old vectors) and reconstruct by id (rescoring and
-re-use of unchanged paragraphs' vectors), the latter through a hashtable direct map, since
-ids are paragraph id * VIEW_SLOTS + view and far from dense. SQ8 keeps 1M vectors of 384
-dimensions under 0.4 GB where float32 would need 1.5 GB.
+an inverted file of 4-bit product-quantizer codes scanned with SIMD ("fast scan":
+IndexIVFPQFastScan, inner product, residuals encoded, half a byte per two dimensions).
+Those codes only pick candidates: the store keeps every vector in SQLite as float16 and
+rescores the candidates from there (Store.search_dense, Store.view_scores), so the ranking is
+exact to float16 while the part held in memory costs 96 bytes a vector. That is what lets a
+million paragraphs (about five million vectors with their word windows) stay under 1 GB
+resident; the 8-bit scalar codes used before (IndexIVFScalarQuantizer, still read, and
+migrated on the next write) needed 2.2 GB for them and scanned three times slower.
+IVF rather than HNSW because the store needs remove_ids (an edited article drops its old
+vectors), which HNSW in FAISS lacks.
 
 IVF is trained on the stored vectors themselves when an index crosses the threshold, and
 retrained when it has grown so much that its lists got long (`nlist_for`). Every change of
@@ -28,11 +32,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import faiss
     import numpy as np
 
 FLAT = "flat"
-IVF_SQ8 = "ivf-sq8"
+IVF_SQ8 = "ivf-sq8"  # written by qa before the float16 vectors table; read, then migrated
+IVF_PQ = "ivf-pq"
 ENV_FLAT_MAX = "QA_FLAT_MAX_VECTORS"
 # Dev-set pools (at most 62k vectors) stay exact; IndoSum (180k) does not: a flat scan of it
 # took 60-100 ms per question here. See benchmarks/RESULTS.md, "Scale".
@@ -42,12 +49,24 @@ _MIN_PER_LIST = 39  # FAISS k-means warns below this many training points per ce
 _TRAIN_PER_LIST = 50  # training on more than this per centroid buys little
 # Question embeddings sit apart from passage embeddings, so a question's nearest passages
 # spread over many lists: probing a third of them gave recall@10 0.978 vs exact on 101k real
-# dev-set vectors (a quarter: 0.968). SQ8 codes scan so much faster than float32 that this
+# dev-set vectors (a quarter: 0.968). Codes scan so much faster than float32 that this
 # still beats a flat scan by an order of magnitude.
 _NPROBE_SHARE = 3
+# Two dimensions per 4-bit sub-quantizer: on 175k real dev-set vectors, rescoring the 400
+# best by their float16 vectors found 0.980 of the exact top 10 (one dimension per byte,
+# PQ96x4: 0.927; 8-bit scalar codes without rescoring: 0.978 at three times the scan time).
+_DIMS_PER_SUBQUANTIZER = 2
+_RESCORE_BASE = 400  # candidates rescored at least: found 0.980 of the top 10 at 175k
+
+
+def rescore_depth(n: int) -> int:
+    """How many candidates the codes pick for rescoring in an index of n vectors, whatever k.
+    More vectors crowd more near-misses around a question: rescoring 400 of 1M found 0.961
+    of the exact top 10, 1,000 found 0.982, 2,000 0.988 (benchmarks/scale_1m.py); each
+    rescored candidate costs a float16 row read from SQLite, about 3 microseconds."""
+    return max(_RESCORE_BASE, round(1000 * math.sqrt(n / 1e6)))
 _KMEANS_ITER = 12
 _ADD_CHUNK = 65_536
-_RANGE_MARGIN = 0.1  # worst cosine of a later-added vector to its code: 0.9968 at 0, 0.99996 at 0.1
 
 
 @dataclass(frozen=True)
@@ -87,6 +106,8 @@ def layout_of(index: faiss.Index) -> Layout:
     if isinstance(index, faiss.IndexIDMap2):
         return Layout(FLAT)
     ivf = faiss.try_extract_index_ivf(index)
+    if ivf is not None and isinstance(index, faiss.IndexIVFPQFastScan):
+        return Layout(IVF_PQ, int(ivf.nlist))
     if ivf is not None and isinstance(index, faiss.IndexIVFScalarQuantizer):
         return Layout(IVF_SQ8, int(ivf.nlist))
     raise ValueError(f"unsupported FAISS index type {type(index).__name__}")
@@ -98,11 +119,19 @@ def wanted(n: int, current: Layout, limit: int | None = None) -> Layout:
     retrain only when the ideal nlist has grown fourfold (about 16 times the vectors)."""
     limit = flat_max() if limit is None else limit
     if current.kind == FLAT:
-        return current if n <= limit else Layout(IVF_SQ8, nlist_for(n))
+        return current if n <= limit else Layout(IVF_PQ, nlist_for(n))
     if n < limit // 2:
         return Layout(FLAT)
     ideal = nlist_for(n)
-    return Layout(IVF_SQ8, ideal) if ideal >= 4 * current.nlist else current
+    if current.kind != IVF_PQ or ideal >= 4 * current.nlist:
+        return Layout(IVF_PQ, ideal)
+    return current
+
+
+def holds_exact(index: faiss.Index) -> bool:
+    """Whether the index can give back the vectors it was given (to float32 rounding);
+    otherwise the store reads them from its float16 table."""
+    return layout_of(index).kind == FLAT
 
 
 def empty(dim: int) -> faiss.Index:
@@ -111,21 +140,23 @@ def empty(dim: int) -> faiss.Index:
     return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
 
-def fit(index: faiss.Index, limit: int | None = None) -> faiss.Index:
-    """`index`, or a new one migrated to the layout its size calls for. The original is left
-    as it was, so a failure part-way loses nothing; vectors are moved in chunks, so a
-    migration never holds a float32 copy of them all (1.5 GB per million)."""
+def fit(index: faiss.Index, vectors: Callable[[np.ndarray], np.ndarray],
+        limit: int | None = None) -> faiss.Index:
+    """`index`, or a new one migrated to the layout its size calls for. `vectors(ids)` gives
+    the stored vectors for ids (the store's float16 table: PQ codes cannot be decoded back
+    to what they approximate). The original is left as it was, so a failure part-way loses
+    nothing; vectors are moved in chunks, so a migration never holds a float32 copy of them
+    all (1.5 GB per million)."""
     import numpy as np
 
     target = wanted(int(index.ntotal), layout_of(index), limit)
     if target == layout_of(index):
         return index
-    keys = ids(index)
-    sample = np.sort(_sample_rows(len(keys), target)) if target.kind != FLAT else None
-    fresh = _new(target, int(index.d),
-                 None if sample is None else _unit(index.reconstruct_batch(keys[sample])))
+    keys = np.sort(ids(index))
+    sample = np.sort(training_rows(len(keys), target)) if target.kind != FLAT else None
+    fresh = new(target, int(index.d), None if sample is None else _unit(vectors(keys[sample])))
     for chunk in _chunks(keys):
-        fresh.add_with_ids(_unit(index.reconstruct_batch(chunk)), chunk)
+        fresh.add_with_ids(_unit(vectors(chunk)), chunk)
     return fresh
 
 
@@ -135,33 +166,33 @@ def build(layout: Layout, dim: int, ids: np.ndarray, vecs: np.ndarray) -> faiss.
 
     ids = np.ascontiguousarray(ids, dtype=np.int64)
     vecs = np.ascontiguousarray(vecs, dtype=np.float32)
-    sample = None if layout.kind == FLAT else vecs[np.sort(_sample_rows(len(vecs), layout))]
-    index = _new(layout, dim, sample)
+    sample = None if layout.kind == FLAT else vecs[np.sort(training_rows(len(vecs), layout))]
+    index = new(layout, dim, sample)
     for start in range(0, len(ids), _ADD_CHUNK):
         index.add_with_ids(vecs[start:start + _ADD_CHUNK], ids[start:start + _ADD_CHUNK])
     return index
 
 
-def _new(layout: Layout, dim: int, sample: np.ndarray | None) -> faiss.Index:
+def new(layout: Layout, dim: int, sample: np.ndarray | None) -> faiss.Index:
+    """An empty index of `layout`, IVF lists and codes trained on unit vectors `sample`."""
     import faiss
 
     if layout.kind == FLAT:
         return empty(dim)
+    if layout.kind != IVF_PQ or dim % _DIMS_PER_SUBQUANTIZER:
+        raise ValueError(f"cannot build a {layout} index of {dim} dimensions")
     quantizer = faiss.IndexFlatIP(dim)
-    index = faiss.IndexIVFScalarQuantizer(quantizer, dim, layout.nlist,
-                                          faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+    index = faiss.IndexIVFPQFastScan(quantizer, dim, layout.nlist, dim // _DIMS_PER_SUBQUANTIZER,
+                                     4, faiss.METRIC_INNER_PRODUCT)
     index.own_fields = True
     quantizer.this.disown()
     index.cp.niter = _KMEANS_ITER
-    # Codes span each dimension's trained range; vectors added later (or left out of the
-    # training sample) beyond it would be clipped, so widen it by a tenth each side.
-    index.sq.rangestat_arg = _RANGE_MARGIN
     index.train(sample)
-    index.set_direct_map_type(faiss.DirectMap.Hashtable)
     return tune(index)
 
 
-def _sample_rows(n: int, layout: Layout) -> np.ndarray:
+def training_rows(n: int, layout: Layout) -> np.ndarray:
+    """Which of n vectors train an index of `layout` (a seeded sample: enough per list)."""
     import numpy as np
 
     size = min(n, layout.nlist * _TRAIN_PER_LIST)
@@ -169,8 +200,8 @@ def _sample_rows(n: int, layout: Layout) -> np.ndarray:
 
 
 def _unit(vecs: np.ndarray) -> np.ndarray:
-    # Vectors decoded from 8-bit codes are slightly off unit length; re-coding them, or
-    # exact search over them, expects unit length.
+    # Vectors read back from float16 (or decoded from old 8-bit codes) are slightly off
+    # unit length; coding them again, or exact search over them, expects unit length.
     import numpy as np
 
     return np.ascontiguousarray(vecs / np.linalg.norm(vecs, axis=1, keepdims=True),
@@ -180,6 +211,29 @@ def _unit(vecs: np.ndarray) -> np.ndarray:
 def _chunks(keys: np.ndarray):
     for start in range(0, len(keys), _ADD_CHUNK):
         yield keys[start:start + _ADD_CHUNK]
+
+
+def search(index: faiss.Index, q: np.ndarray, depth: int,
+           stored: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+           ) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(ids, cosines) of the `depth` nearest vectors to unit query `q` (1, d), best first, and
+    whether searching deeper could find more. An index of codes needs `stored(ids)`, giving
+    (ids still stored, their vectors): the codes pick candidates, their vectors rank them."""
+    import numpy as np
+
+    scores, found = index.search(q, depth)
+    hit = found[0] != -1
+    keys, sims = found[0][hit], scores[0][hit]
+    # An IVF search can only return what its probed lists hold (the rest is -1).
+    exhausted = depth >= index.ntotal or found[0][-1] == -1
+    if not holds_exact(index) and len(keys):
+        if stored is None:
+            raise ValueError(f"a {layout_of(index)} index needs the stored vectors to rank")
+        keys, vecs = stored(keys)
+        sims = vecs @ q[0]
+        order = np.argsort(-sims, kind="stable")
+        keys, sims = keys[order], sims[order]
+    return keys, sims, exhausted
 
 
 def tune(index: faiss.Index) -> faiss.Index:
@@ -218,12 +272,6 @@ def norms(index: faiss.Index, keys: np.ndarray) -> np.ndarray:
 
     parts = [np.linalg.norm(index.reconstruct_batch(chunk), axis=1) for chunk in _chunks(keys)]
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
-
-
-def norm_tolerance(index: faiss.Index) -> float:
-    """How far from unit length a stored vector may come back: float32 is exact to
-    rounding; 8-bit codes of residuals measured at most 0.2% off (real and random vectors)."""
-    return 1e-3 if layout_of(index).kind == FLAT else 1e-2
 
 
 def read(path: Path, *, mmap: bool) -> faiss.Index:

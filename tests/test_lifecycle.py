@@ -405,7 +405,8 @@ def test_status_list_verify_remove_commands(cli_env, tmp_path):
     bad = run_qa(["index", "verify"], cli_env, check=False)
     assert bad.returncode == 1
     lines = bad.stdout.strip().splitlines()
-    assert len(lines) == 2 and any("missing from vectors-" in line for line in lines)
+    assert len(lines) == 3 and any("missing from vectors-" in line for line in lines)
+    assert any("missing from the vectors table" in line for line in lines)
     assert "Traceback" not in bad.stderr
 
 
