@@ -659,6 +659,7 @@ class Store:
             ).fetchone()[0]
             if stale_fts:
                 problems.append(f"{stale_fts} FTS rows hold text or title that differs from SQLite")
+            problems += self._verify_table(sql_view_ids, dim)  # in the same snapshot
         finally:
             if own_txn:
                 db.execute("COMMIT")
@@ -697,7 +698,6 @@ class Store:
             bad = int(np.count_nonzero(np.abs(norms - 1.0) > _FLOAT32_NORM_TOLERANCE))
             if bad:
                 problems.append(f"{bad} vectors in {name} are not unit length")
-        problems += self._verify_table(sql_view_ids, dim)
         return problems
 
     def _verify_table(self, sql_view_ids: set[int], dim: int) -> list[str]:
