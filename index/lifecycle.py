@@ -84,15 +84,17 @@ class ChangeReport:
 # ---- opening ---------------------------------------------------------------------------------
 
 
-def index_model(index_dir: IndexRef) -> str | None:
+def index_model(index_dir: IndexRef,
+                on_upgrade: Say | None = None) -> str | None:
     """The model an existing index was built with, so add/sync embed the way it expects
-    without the user repeating --model; None when there is no usable index."""
+    without the user repeating --model; None when there is no usable index. Being the first
+    open, it is the one that upgrades an index from an older qa (`on_upgrade` hears it)."""
     from index.backends import open_store, recover
     from index.store import IndexStoreError
 
     recover(index_dir)
     try:
-        with open_store(index_dir) as store:
+        with open_store(index_dir, on_upgrade=on_upgrade) as store:
             return store.manifest.model
     except IndexStoreError:
         return None

@@ -218,8 +218,11 @@ class Store:
         writable: bool = False,
         *,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        on_upgrade: Callable[[str], None] | None = None,
     ) -> Store:
-        """Open an existing index; `expect` guards against mixing vectors of different models."""
+        """Open an existing index; `expect` guards against mixing vectors of different models.
+        An index written by an older qa is upgraded first, once; `on_upgrade` hears why the
+        open takes longer then (seconds on a 36k-paragraph index)."""
         path = Path(path)
         db_path = path / DB_NAME
         if not db_path.is_file():
@@ -246,6 +249,9 @@ class Store:
                     f"rebuild it with: qa index build --index {_q(path)} PATH..."
                 )
             if version < CURRENT:
+                if on_upgrade is not None:
+                    on_upgrade(f"upgrading the index at {path} to this version of qa "
+                               "(once; nothing is re-embedded)...")
                 with _acquire(_file_lock(path), path, lock_timeout):
                     version = schema.migrate(db)
                     db.execute(

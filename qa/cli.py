@@ -194,7 +194,7 @@ def _writer_model(index_dir, model: str | None):
     from index.lifecycle import index_model
     from qa.engine import load_model
 
-    return load_model(_model(model) or index_model(index_dir), _say)
+    return load_model(_model(model) or index_model(index_dir, _say), _say)
 
 
 def _open_writable(index_dir, embedder):
@@ -215,7 +215,8 @@ def _open_existing(index_dir, writable: bool = False):
     from index.backends import open_store, recover
 
     recover(index_dir)
-    return open_store(index_dir, writable=writable, lock_timeout=_lock_timeout())
+    return open_store(index_dir, writable=writable, lock_timeout=_lock_timeout(),
+                      on_upgrade=_say)
 
 
 def _finish(report, as_json: bool) -> None:
@@ -388,7 +389,7 @@ def index_rebuild(index: IndexOpt = None, backend: BackendOpt = None,
     from qa.engine import load_model
 
     index_dir, _ = _index_dir(index, backend, uri, collection)
-    name = _model(model) or index_model(index_dir)
+    name = _model(model) or index_model(index_dir, _say)
     if name is None:
         with _open_existing(index_dir):  # raises the store's own "no index" message
             pass

@@ -122,7 +122,7 @@ def open_engine(index_dir: IndexRef, model: str | None, *, build_default: bool,
         return Engine(store=open_store(index_dir, expect=manifest_for(embedder)),
                       embedder=embedder, index_dir=index_dir)
     try:
-        peek = open_store(index_dir)
+        peek = open_store(index_dir, on_upgrade=say)
     except IndexMissingError as exc:
         raise UserError(str(exc)) from None
     wanted = model or peek.manifest.model

@@ -410,6 +410,29 @@ def test_status_list_verify_remove_commands(cli_env, tmp_path):
     assert "Traceback" not in bad.stderr
 
 
+def test_an_index_from_before_the_vectors_table_is_upgraded_once_and_says_so(cli_env, tmp_path):
+    """The first command on an index written by an older qa upgrades it (migration 5 adds
+    the float16 vectors table) and tells the user why it takes longer; later ones do not."""
+    import sqlite3
+
+    corpus = tmp_path / "c"
+    write(corpus / "banjir.txt", BANJIR)
+    write(corpus / "gempa.txt", GEMPA)
+    run_qa(["index", "add", str(corpus)], cli_env)
+    db = sqlite3.connect(Path(cli_env["QA_INDEX"]) / "index.sqlite", isolation_level=None)
+    db.execute("DROP TABLE vectors")
+    db.execute("PRAGMA user_version = 4")
+    db.close()
+    first = run_qa(["ask", "Ke mana warga mengungsi saat banjir di Jakarta Timur?", "--json"], cli_env)
+    assert "upgrading the index" in first.stderr and "Traceback" not in first.stderr
+    hits = json.loads(first.stdout)["hits"]
+    assert hits and hits[0]["article_id"] == "banjir"
+    again = run_qa(["ask", "Ke mana warga mengungsi saat banjir di Jakarta Timur?", "--json"], cli_env)
+    assert "upgrading" not in again.stderr
+    assert json.loads(again.stdout)["hits"] == hits
+    assert "ok: 2 articles" in run_qa(["index", "verify"], cli_env).stderr
+
+
 def test_interrupted_swap_recovers(tmp_path, embedder, corpus, default_model_dir):
     """Kill a build between its two folder renames; every entry point puts the old index back."""
     index_dir = tmp_path / "idx"

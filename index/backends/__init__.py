@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -81,14 +81,17 @@ def exists(ref: IndexRef, lock_timeout: float | None = None) -> bool:
 
 
 def open_store(ref: IndexRef, expect: Manifest | None = None, writable: bool = False,
-               lock_timeout: float | None = None) -> IndexStore:
+               lock_timeout: float | None = None,
+               on_upgrade: Callable[[str], None] | None = None) -> IndexStore:
+    """`on_upgrade` hears when an index from an older qa is upgraded on this open."""
     if isinstance(ref, MilvusRef):
         from index.backends.milvus import MilvusStore
 
         return MilvusStore.open(ref, expect=expect, writable=writable, **_timeout(lock_timeout))
     from index.store import Store
 
-    return Store.open(ref, expect=expect, writable=writable, **_timeout(lock_timeout))
+    return Store.open(ref, expect=expect, writable=writable, on_upgrade=on_upgrade,
+                      **_timeout(lock_timeout))
 
 
 def create_store(ref: IndexRef, manifest: Manifest, overwrite: bool = False,
