@@ -31,8 +31,8 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 def relayout(path: Path, flat_max: int | None) -> str:
     """Commit one unchanged article so the store fits its layout to the size; returns it."""
     from index import vectors as ann
-    from index.store import Store, _text_hash
-    from index.types import Article, Paragraph
+    from index.migrate import _read_article
+    from index.store import Store
 
     if flat_max is None:
         os.environ.pop(ann.ENV_FLAT_MAX, None)
@@ -41,17 +41,8 @@ def relayout(path: Path, flat_max: int | None) -> str:
     import numpy as np
 
     with Store.open(path, writable=True) as store:
-        stored = store.articles()[0]
-        paragraphs = store.article_paragraphs(stored.id)
-        hashes = [_text_hash(p.text) for p in paragraphs]
-        views = store.stored_views(hashes)
-        article = Article(id=stored.id, title=stored.title, source=stored.source,
-                          content_hash=stored.content_hash, metadata=stored.metadata,
-                          paragraphs=[Paragraph(stored.id, number=p.number, text=p.text,
-                                                line=p.line, start=p.start, end=p.end)
-                                      for p in paragraphs])
-        store.add_articles([article], np.concatenate([views[h] for h in hashes]),
-                           views=[len(views[h]) for h in hashes])
+        article, vectors = _read_article(store, store.articles()[0])
+        store.add_articles([article], np.concatenate(vectors), views=[len(v) for v in vectors])
         layout = str(ann.layout_of(store._current_faiss()))
         problems = store.verify()
     if problems:
@@ -102,7 +93,7 @@ def main() -> int:
     for store in stores.values():
         store.close()
     n = len(texts)
-    print(f"| layout | ranking p50 / p95 (top 5, embedding excluded) | size on disk |")
+    print("| layout | ranking p50 / p95 (top 5, embedding excluded) | size on disk |")
     print("|---|---|---|")
     for name, path in copies.items():
         ordered = sorted(times[name])

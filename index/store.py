@@ -694,10 +694,7 @@ class Store:
         faiss_ids = set(faiss_id_list.tolist())
         if len(faiss_ids) != len(faiss_id_list):
             problems.append(f"{name} holds {len(faiss_id_list) - len(faiss_ids)} duplicate ids")
-        for label, ids in (("missing from", sql_view_ids - faiss_ids), ("unknown to SQLite in", faiss_ids - sql_view_ids)):
-            if ids:
-                shown = ", ".join(f"{i // VIEW_SLOTS}/{i % VIEW_SLOTS}" for i in sorted(ids)[:5])
-                problems.append(f"{len(ids)} paragraph views (paragraph/view) {label} {name}: {shown}")
+        problems += view_id_problems(name, sql_view_ids - faiss_ids, faiss_ids - sql_view_ids)
         if (ann.holds_exact(index) and len(faiss_id_list) and index.d == dim
                 and len(faiss_ids) == len(faiss_id_list)):
             norms = ann.norms(index, faiss_id_list)
@@ -727,12 +724,8 @@ class Store:
         finally:
             if own_txn:
                 db.execute("COMMIT")
-        for label, ids in (("missing from", sql_view_ids - table_ids),
-                           ("unknown to SQLite in", table_ids - sql_view_ids)):
-            if ids:
-                shown = ", ".join(f"{i // VIEW_SLOTS}/{i % VIEW_SLOTS}" for i in sorted(ids)[:5])
-                problems.append(f"{len(ids)} paragraph views (paragraph/view) {label} "
-                                f"the vectors table: {shown}")
+        problems += view_id_problems("the vectors table", sql_view_ids - table_ids,
+                                     table_ids - sql_view_ids)
         if bad_norms:
             problems.append(f"{bad_norms} vectors in the vectors table are not unit length")
         return problems
@@ -992,6 +985,18 @@ def _text_hash(text: str) -> str:
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def view_id_problems(where: str, missing: set[int], unknown: set[int],
+                     unknown_label: str = "unknown to SQLite in") -> list[str]:
+    """`verify` lines for paragraph views one side holds and the other lacks, shown as
+    paragraph/view (the way a user can look them up) rather than as packed vector ids."""
+    problems = []
+    for label, ids in (("missing from", missing), (unknown_label, unknown)):
+        if ids:
+            shown = ", ".join(f"{i // VIEW_SLOTS}/{i % VIEW_SLOTS}" for i in sorted(ids)[:5])
+            problems.append(f"{len(ids)} paragraph views (paragraph/view) {label} {where}: {shown}")
+    return problems
 
 
 def _compare_ids(problems: list[str], what: str, sql_ids: set[int], other: set[int]) -> None:

@@ -61,9 +61,10 @@ _RESCORE_BASE = 400  # candidates rescored at least: found 0.980 of the top 10 a
 
 def rescore_depth(n: int) -> int:
     """How many candidates the codes pick for rescoring in an index of n vectors, whatever k.
-    More vectors crowd more near-misses around a question: rescoring 400 of 1M found 0.961
-    of the exact top 10, 1,000 found 0.982, 2,000 0.988 (benchmarks/scale_1m.py); each
-    rescored candidate costs a float16 row read from SQLite, about 3 microseconds."""
+    More vectors crowd more near-misses around a question: rescoring 400 found 0.992 of the
+    exact top 10 at 180k, 0.973 at 1M and 0.944 at 5M; 1,000 found 0.986 at 1M and 2,236
+    found 0.989 at 5M (benchmarks/scale_1m.py, RESULTS.md). Each rescored candidate costs a
+    float16 row read from SQLite, about 3 microseconds."""
     return max(_RESCORE_BASE, round(1000 * math.sqrt(n / 1e6)))
 _KMEANS_ITER = 12
 _ADD_CHUNK = 65_536

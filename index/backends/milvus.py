@@ -41,6 +41,7 @@ from index.backends.base import (VIEW_SLOTS, IndexMissingError, IndexStoreError,
                                  MilvusRef, ModelMismatchError, StoredArticle, StoredParagraph)
 from index.backends.milvus_lexical import (RowWords, bm25, frequency_deltas, index_text,
                                            query_terms, question_tokens)
+from index.store import view_id_problems
 from index.types import Article
 
 if TYPE_CHECKING:
@@ -564,12 +565,8 @@ class MilvusStore:
             stored.add(int(r["id"]))
             if abs(float(np.linalg.norm(np.asarray(r["vector"], dtype=np.float32))) - 1) > 1e-3:
                 bad_norm += 1
-        for label, ids in (("missing from", expected - stored),
-                           ("unknown to the paragraphs in", stored - expected - leftover)):
-            if ids:
-                shown = ", ".join(f"{i // VIEW_SLOTS}/{i % VIEW_SLOTS}" for i in sorted(ids)[:5])
-                problems.append(f"{len(ids)} paragraph views (paragraph/view) {label} "
-                                f"{self._family.vectors}: {shown}")
+        problems += view_id_problems(self._family.vectors, expected - stored,
+                                     stored - expected - leftover, "unknown to the paragraphs in")
         if bad_norm:
             problems.append(f"{bad_norm} vectors are not unit length")
         stored_df = {r["term"]: int(r["df"]) for r in self._scan(self._family.terms, ["term", "df"])}
