@@ -41,9 +41,9 @@ class StatusBar(Horizontal):
                 label = ""  # first drop the word "index", then shorten the path
                 room = max(width - tail_len, MIN_PATH)
                 if len(path) > room:  # keep the end of the path, the part that tells indexes apart
-                    tail = path[-(room - 1):]
-                    cut = tail.find("/", 0, len(tail) - 1)
-                    path = "…" + (tail[cut:] if cut > 0 else tail)
+                    end = path[-(room - 1):]
+                    cut = end.find("/", 0, len(end) - 1)
+                    path = "…" + (end[cut:] if cut > 0 else end)
         return join(label, safe(path, "bold"), *tail)
 
     def _refresh_info(self) -> None:
