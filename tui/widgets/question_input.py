@@ -1,6 +1,7 @@
 """The question box: Enter asks, up/down walk through earlier questions (kept per index)."""
 from __future__ import annotations
 
+from textual import events
 from textual.binding import Binding
 from textual.widgets import Input
 
@@ -46,6 +47,18 @@ class QuestionInput(Input):
             self._show(self._draft)
         else:
             self._show(self.history.entries[self._position])
+
+    def _on_paste(self, event: events.Paste) -> None:
+        """A question copied from an article or a mail often spans lines; Textual's Input keeps
+        only the first, which silently asks half a question. Take it whole, as one line."""
+        event.prevent_default()  # Textual would run Input's own first-line handler as well
+        text = " ".join(event.text.split())
+        if text:
+            if self.selection.is_empty:
+                self.insert_text_at_cursor(text)
+            else:
+                self.replace(text, *self.selection)
+        event.stop()
 
     def _show(self, text: str) -> None:
         self.value = text
