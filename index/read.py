@@ -3,7 +3,8 @@
 A folder is walked recursively and only files of a known type are read, so a corpus folder
 may hold READMEs or images without failing; hidden files and folders (".git", ".DS_Store")
 are skipped; symlinked folders are followed once each, so a link loop cannot make the walk
-endless. A file named explicitly must be readable and of a known type.
+endless. A file named explicitly must be readable and of a known type. A name that is not
+valid UTF-8 is reported instead of read (see `_name_error`).
 
 Reader contract: a reader takes a path and returns either one `Article` (most formats: one
 file, one article) or a list of `Article | ReadError` (formats holding many articles, such
@@ -43,6 +44,21 @@ def supported(path: Path) -> bool:
 
 def _unsupported(path: Path) -> ReadError:
     return ReadError(path, f"unsupported file type '{path.suffix or '(none)'}'")
+
+
+def _name_error(path: Path) -> ReadError | None:
+    """An error for a path whose name is not valid UTF-8, else None.
+
+    Such a name (bytes from another system's encoding) reaches Python with its bad bytes as
+    lone surrogates, which SQLite, the terminal and `json` refuse; it is reported, shown with
+    the bad bytes as `\\xNN`, rather than carried into the index where it would fail later.
+    """
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        return ReadError(shown, "file name is not valid UTF-8 (rename it)")
+    return None
 
 
 def _missing(path: Path) -> ReadError:
@@ -95,7 +111,9 @@ def _walk(root: Path) -> Iterator[Path | ReadError]:
                 is_dir = entry.is_dir()  # follows symlinks; loops are caught by `visited`
             except OSError:
                 is_dir = False
-            if is_dir:
+            if (is_dir or supported(path)) and (bad_name := _name_error(path)) is not None:
+                errors.append(bad_name)  # neither read nor walked: see `_name_error`
+            elif is_dir:
                 pending.append(path)
             elif supported(path):
                 # Regular files, and links that may be broken or loop: the reader says which.
@@ -107,7 +125,10 @@ def _walk(root: Path) -> Iterator[Path | ReadError]:
 def expand_paths(paths: list[Path]) -> Iterator[Path | ReadError]:
     """Files to read, in a stable order, or an error for a path that cannot be used."""
     for path in paths:
-        if path.is_dir():
+        bad_name = _name_error(path)
+        if bad_name is not None:
+            yield bad_name
+        elif path.is_dir():
             yield from _walk(path)
         elif path.exists():
             yield path if supported(path) else _unsupported(path)

@@ -4,8 +4,9 @@ and footers, with the page's title, date, author, site name and URL.
 - Paragraphs are the lines of trafilatura's text output (one per extracted paragraph,
   heading, list item or table row), then the shared rules of `read_text.build_article`.
 - `line` is the line of the HTML file where the paragraph's text first appears, found by
-  searching the page body for its first six words (tags, entities and spacing in between
-  are tolerated), forward from the previous paragraph's place; 1 when it cannot be found.
+  looking its first six words up among the words of the page body (tags dropped, entities
+  such as `&eacute;` decoded, case ignored), forward from the previous paragraph's place;
+  1 when it cannot be found.
 - `start`/`end` are offsets into the *extracted text* (trafilatura's plain-text output),
   not into the HTML file: extraction normalises spacing and entities, so the HTML rarely
   holds the paragraph verbatim. `line` is the way back into the file.
@@ -15,6 +16,7 @@ and footers, with the page's title, date, author, site name and URL.
 """
 from __future__ import annotations
 
+import bisect
 import html
 import re
 from pathlib import Path
@@ -31,8 +33,9 @@ from index.types import Article
 
 _BODY = re.compile(r"<body\b", re.IGNORECASE)
 _WORD = re.compile(r"\w[\w'’.,-]*", re.UNICODE)
-# Between two words of a paragraph the HTML may hold spaces, punctuation, tags or entities.
-_GAP = r"(?:[^\w<&]|&[#\w]+;|<[^>]*>)+"
+# One pass over a page: a tag (stopping at the next "<", so "<<<<" cannot make it rescan),
+# an entity, a run of plain text, or a lone "<" or "&".
+_MARKUP = re.compile(r"<[^<>]*>|&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);?|[^<&]+|[<&]")
 _SEARCH_WORDS = 6
 # An article has at least one line this many words long besides its title; extractions
 # with none (menus, link lists of one or two words) count as "no article text".
@@ -55,49 +58,72 @@ def _decode_html(path: Path, data: bytes) -> str:
     return decode_file(data)
 
 
+def _page_words(raw: str, floor: int) -> tuple[list[str], list[int]]:
+    """The words a browser shows from `raw[floor:]` (tags dropped, entities decoded,
+    casefolded) and the offset in `raw` where each starts, in one pass over the page."""
+    chars: list[str] = []
+    where: list[int] = []
+    for match in _MARKUP.finditer(raw, floor):
+        piece = match.group()
+        if piece[0] == "<" and len(piece) > 1:
+            chars.append(" ")  # a tag separates words
+            where.append(match.start())
+        elif piece[0] == "&" and len(piece) > 1:
+            shown = html.unescape(piece)
+            chars.append(shown)
+            where.extend([match.start()] * len(shown))
+        else:
+            chars.append(piece)
+            where.extend(range(match.start(), match.end()))
+    text = "".join(chars)
+    words, starts = [], []
+    for match in _WORD.finditer(text):
+        words.append(match.group().casefold())
+        starts.append(where[match.start()])
+    return words, starts
+
+
 def _line_finder(raw: str):
     """A function from paragraph text to the 1-based line where it first appears in `raw`,
-    searching forward from the previous paragraph's place so repeated phrases map in order."""
+    searching forward from the previous paragraph's place so repeated phrases map in order.
+
+    The page's words are listed once and indexed by their runs of up to six words, so each
+    paragraph costs a dictionary look-up rather than a regex search of the whole page (which
+    made long pages quadratic, and missed words written as named entities like `&eacute;`).
+    """
     body = _BODY.search(raw)
     floor = body.end() if body else 0
-    state = {"pos": floor}
+    page, starts = _page_words(raw, floor)
     line_starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", raw)]
+    runs: dict[int, dict[tuple[str, ...], list[int]]] = {}
+    state = {"pos": 0}  # index into `page` of the previous paragraph's first word
 
-    def line_of(offset: int) -> int:
-        lo, hi = 0, len(line_starts) - 1
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if line_starts[mid] <= offset:
-                lo = mid
-            else:
-                hi = mid - 1
-        return lo + 1
+    def places(key: tuple[str, ...]) -> list[int]:
+        size = len(key)
+        table = runs.get(size)
+        if table is None:  # built once per run length (at most six), on first need
+            table = runs[size] = {}
+            for i in range(len(page) - size + 1):
+                table.setdefault(tuple(page[i:i + size]), []).append(i)
+        return table.get(key, [])
 
     def find(text: str) -> int:
-        words = _WORD.findall(text)
-        # The first words, then the same without the first (it may hold an entity or a
-        # quote written differently); forward from the last match, then the earlier body.
+        words = [w.casefold() for w in _WORD.findall(text)]
+        # The first words, then the same without the first (it may hold a quote written
+        # differently); forward from the last match, else the first place in the body.
         for chosen in (words[:_SEARCH_WORDS], words[1:_SEARCH_WORDS + 1]):
             if len(chosen) < min(2, len(words)) or not chosen:
                 continue
-            pattern = re.compile(_GAP.join(_html_word(w) for w in chosen), re.IGNORECASE)
-            match = pattern.search(raw, state["pos"]) or pattern.search(raw, floor, state["pos"])
-            if match:
-                state["pos"] = match.start()
-                return line_of(match.start())
+            found = places(tuple(chosen))
+            if not found:
+                continue
+            k = bisect.bisect_left(found, state["pos"])
+            at = found[k] if k < len(found) else found[0]
+            state["pos"] = at
+            return bisect.bisect_right(line_starts, starts[at])
         return 1
 
     return find
-
-
-def _html_word(word: str) -> str:
-    """A regex for one word as it may be written in HTML (characters or entities)."""
-    parts = []
-    for ch in word:
-        escaped = html.escape(ch, quote=True)
-        options = {re.escape(ch), re.escape(escaped), f"&#{ord(ch)};", f"&#x{ord(ch):x};"}
-        parts.append("(?:" + "|".join(sorted(options)) + ")" if len(options) > 1 else re.escape(ch))
-    return "".join(parts)
 
 
 def parse_html(path: Path, raw: str, article_id: str | None = None) -> Article:

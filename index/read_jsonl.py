@@ -38,16 +38,44 @@ _OUTLET_KEYS = ("source", "outlet", "sitename", "site_name", "publisher")
 _CHUNK = 1 << 20
 
 
+class _Literal(str):
+    """A JSON number or constant (`NaN`, `Infinity`) kept as the text written, so an id or
+    title of `1e999` stays "1e999" (not "inf") and a 5,000-digit id is not converted at all
+    (Python refuses integers past 4,300 digits)."""
+
+
+def _load(line: str):
+    return json.loads(line, parse_int=_Literal, parse_float=_Literal, parse_constant=_Literal)
+
+
+def _is_text(value) -> bool:
+    return isinstance(value, str) and not isinstance(value, _Literal) and bool(value.strip())
+
+
 def _string(value) -> str | None:
+    """A scalar field as text: strings with their spacing tidied, numbers as written; None
+    for anything else (booleans, null, lists, objects)."""
+    if isinstance(value, _Literal):
+        return str(value)
     if isinstance(value, str) and value.strip():
         return " ".join(value.split())
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
     return None
 
 
+# What a URL slug carries that is not the headline's words: a query, a fragment, a page
+# extension, and a leading numeric article id ("1821380-untuk-kali-keenam").
+_SLUG_TAIL = re.compile(r"[?#].*$", re.DOTALL)
+_SLUG_EXTENSION = re.compile(r"\.(?:s?html?|php\d?|aspx?|jsp|cfm|cgi)$", re.IGNORECASE)
+_SLUG_ID = re.compile(r"^\d+(?:[-_.]+|$)")
+
+
 def _slug_words(slug: str) -> str:
-    words = re.sub(r"[-_+]+", " ", slug).strip()
+    """Headline words from a URL slug (or a whole URL: its last path segment), or "" when
+    it holds none."""
+    slug = _SLUG_TAIL.sub("", slug).rstrip("/")
+    slug = slug.rsplit("/", 1)[-1]
+    slug = _SLUG_ID.sub("", _SLUG_EXTENSION.sub("", slug))
+    words = " ".join(re.sub(r"[-_+.]+", " ", slug).split())
     return words[:1].upper() + words[1:]
 
 
@@ -58,32 +86,45 @@ def _paragraph_texts(record: dict) -> list[str]:
         for item in paragraphs:
             if isinstance(item, dict):
                 item = item.get("text")
-            if isinstance(item, str) and item.strip():
+            if _is_text(item):
                 texts.append(" ".join(item.split()))
         if texts:
             return texts
     text = record.get("text")
-    if isinstance(text, str) and text.strip():
+    if _is_text(text):
         return [body for body, *_ in text_blocks(text)]
     return []
+
+
+def _check_unicode(where: str, name: str, value: str) -> None:
+    """Refuse a `\\ud800`-style escape JSON accepts but no UTF-8 store or terminal can hold."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(value[exc.start])
+        raise ReadError(where, f"not valid Unicode (lone surrogate \\u{code:04x} "
+                               f"in '{name}')") from None
 
 
 def parse_record(path: Path, lineno: int, line: str, start: int) -> Article:
     """One JSONL line (without its line break) that starts at character `start`."""
     where = f"{path}:{lineno}"
     try:
-        record = json.loads(line)
+        record = _load(line)
     except json.JSONDecodeError as exc:
         raise ReadError(where, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise ReadError(where, "not usable JSON (nested too deeply)") from None
+    except ValueError as exc:
+        raise ReadError(where, f"not valid JSON ({exc})") from None
     if not isinstance(record, dict):
         raise ReadError(where, f"not a JSON object (a {type(record).__name__})")
     texts = _paragraph_texts(record)
     if not texts:
         raise ReadError(where, "no text (needs a non-empty 'text' or 'paragraphs')")
     aid = _string(record.get("id")) or f"{article_id_for(path)}:{lineno}"
-    title = (_string(record.get("title")) or
-             (_slug_words(record["url_slug"]) if _string(record.get("url_slug")) else None) or
-             texts[0])
+    slug = _string(record.get("url_slug"))
+    title = _string(record.get("title")) or (_slug_words(slug) if slug else "") or texts[0]
     metadata: dict[str, str] = {}
     outlet = next((v for k in _OUTLET_KEYS if (v := _string(record.get(k)))), None)
     for key, value in (("url", _string(record.get("url"))), ("outlet", outlet),
@@ -92,11 +133,14 @@ def parse_record(path: Path, lineno: int, line: str, start: int) -> Article:
                        ("category", _string(record.get("category")))):
         if value:
             metadata[key] = value
+    for name, value in (("id", aid), ("title", title), *metadata.items(),
+                        *(("text", t) for t in texts)):
+        _check_unicode(where, name, value)
     end = start + len(line)
     blocks: list[Block] = [(text, lineno, start, end) for text in texts]
     article = build_article(path, aid, title, blocks, metadata=metadata, content=line)
     if not article.paragraphs:
-        raise ReadError(where, "no text (only navigation or by-line paragraphs)")
+        raise ReadError(where, "no text (only navigation, by-line or other junk paragraphs)")
     return article
 
 

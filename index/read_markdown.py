@@ -15,6 +15,7 @@ of the rendered page sees.
 """
 from __future__ import annotations
 
+import bisect
 import html
 import re
 from pathlib import Path
@@ -36,40 +37,106 @@ _FRONT_MATTER_KEYS = {
     "source": "outlet", "outlet": "outlet", "publisher": "outlet", "site": "outlet",
     "sitename": "outlet", "url": "url", "link": "url", "canonical": "url",
 }
-_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+# Every pattern below is linear in its input: a pattern that scans from an opener looking for
+# a closer stops at the next opener (a bracket, `<`, ...), so a text of many openers and no
+# closer (`[[[[...`, `<a <a <a ...`) costs one pass, not one pass per opener.
+_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+|$)")
+_ATX_CLOSE = re.compile(r"(?:^|[ \t])#+$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _BREAK = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _ITEM = re.compile(r"^( {0,3})([-*+]|\d{1,9}[.)])(?:[ \t]+|$)")
 _QUOTE = re.compile(r"^ {0,3}> ?")
 _LINK_DEF = re.compile(r"^ {0,3}\[[^\]]+\]:\s*\S+")
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_TABLE_RULE = re.compile(r"^\s*+\|?\s*+:?-{2,}:?\s*+(\|\s*+:?-{2,}:?\s*+)*+\|?\s*+$")
 
-_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)|!\[([^\]]*)\]\[[^\]]*\]")
-_LINK = re.compile(r"\[([^\]]+)\]\((?:[^()\s]|\([^)]*\))*(?:\s+\"[^\"]*\")?\)")
-_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
-_AUTOLINK = re.compile(r"<((?:https?|ftp|mailto):[^>\s]+)>")
+_IMAGE = re.compile(r"!\[([^\][]*)\]\([^()]*\)|!\[([^\][]*)\]\[[^\][]*\]")
+_LINK = re.compile(r"\[([^\][]+)\]\((?:[^()\s]|\([^()]*\))*(?:\s+\"[^\"]*\")?\)")
+_REF_LINK = re.compile(r"\[([^\][]+)\]\[[^\][]*\]")
+_AUTOLINK = re.compile(r"<((?:https?|ftp|mailto):[^<>\s]+)>")
 _TAG = re.compile(
     r"</?(?:a|abbr|b|big|br|cite|code|del|div|em|font|i|img|ins|kbd|mark|p|q|s|small|span|"
-    r"strike|strong|sub|sup|u)\b[^>]*>", re.IGNORECASE)
-_CODE = re.compile(r"(`+)(.+?)\1")
-_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
-_EMPH_STAR = re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])")
-_EMPH_UNDER = re.compile(r"(?<![\w_])_(?=\S)(.+?)(?<=\S)_(?![\w_])")
-_STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
+    r"strike|strong|sub|sup|u)\b[^<>]*>", re.IGNORECASE)
+_BACKTICKS = re.compile(r"`+")
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~<\"'])")
+# Emphasis as (opener, closer, delimiter length): the text between an opener and the first
+# closer after it (at least one character) loses its markers, as a lazy `X(.+?)X` regex
+# would strip them, but found with one bisect per opener instead of one scan per opener.
+_PAIRS = [
+    (re.compile(r"(?=\*\*\S)"), re.compile(r"(?<=\S)(?=\*\*)"), 2),
+    (re.compile(r"(?=__\S)"), re.compile(r"(?<=\S)(?=__)"), 2),
+    (re.compile(r"(?=~~\S)"), re.compile(r"(?<=\S)(?=~~)"), 2),
+    (re.compile(r"(?<![\w*])(?=\*\S)"), re.compile(r"(?<=\S)(?=\*(?![\w*]))"), 1),
+    (re.compile(r"(?<![\w_])(?=_\S)"), re.compile(r"(?<=\S)(?=_(?![\w_]))"), 1),
+]
+
+
+def _strip_pairs(text: str, opener: re.Pattern, closer: re.Pattern, size: int) -> str:
+    """Remove the markers of each opener ... closer pair, leftmost first, without nesting."""
+    closers = [m.start() for m in closer.finditer(text)]
+    if not closers:
+        return text
+    out: list[str] = []
+    pos = 0
+    for match in opener.finditer(text):
+        at = match.start()
+        if at < pos:
+            continue
+        k = bisect.bisect_left(closers, at + size + 1)
+        if k == len(closers):
+            break  # no closer after this opener, so none after any later one either
+        close = closers[k]
+        out.append(text[pos:at])
+        out.append(text[at + size:close])
+        pos = close + size
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _code_spans(text: str, keep) -> str:
+    """Replace each code span (a run of N backticks up to the next run of exactly N) by
+    `keep(code)`; a run without a closing run of its length stays as it is."""
+    runs = [(m.start(), m.end()) for m in _BACKTICKS.finditer(text)]
+    later: dict[int, list[int]] = {}  # run length -> indexes of runs of that length
+    for index, (a, b) in enumerate(runs):
+        later.setdefault(b - a, []).append(index)
+    out: list[str] = []
+    pos = 0
+    index = 0
+    while index < len(runs):
+        a, b = runs[index]
+        if a < pos:
+            index += 1
+            continue
+        same = later[b - a]
+        k = bisect.bisect_right(same, index)
+        if k == len(same):
+            index += 1
+            continue
+        close = same[k]
+        c, d = runs[close]
+        code = text[b:c]
+        if code.strip():
+            out.append(text[pos:a])
+            out.append(keep(code))
+            pos = d
+            index = close + 1
+        else:
+            index += 1
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def inline_text(text: str) -> str:
     """Markdown inline syntax to the text a reader sees."""
-    text = text.replace("\x00", "").replace("\x01", "")  # our placeholders' markers
+    text = " ".join(text.replace("\x00", "").replace("\x01", "").split())  # our markers
     codes: list[str] = []
 
-    def keep_code(match: re.Match) -> str:
-        codes.append(match.group(2).strip())
+    def keep_code(code: str) -> str:
+        codes.append(code.strip())
         return f"\x00{len(codes) - 1}\x00"
 
-    text = _CODE.sub(keep_code, text)  # code spans are literal: protect them first
+    text = _code_spans(text, keep_code)  # code spans are literal: protect them first
     escaped: list[str] = []
 
     def keep_escaped(match: re.Match) -> str:
@@ -82,10 +149,8 @@ def inline_text(text: str) -> str:
     text = _REF_LINK.sub(r"\1", text)
     text = _AUTOLINK.sub(r"\1", text)
     text = _TAG.sub("", text)
-    for pattern in (_STRONG, _STRIKE):
-        text = pattern.sub(lambda m: m.group(2) if m.re is _STRONG else m.group(1), text)
-    text = _EMPH_STAR.sub(r"\1", text)
-    text = _EMPH_UNDER.sub(r"\1", text)
+    for opener, closer, size in _PAIRS:
+        text = _strip_pairs(text, opener, closer, size)
     text = html.unescape(text)
     text = re.sub("\x01(\\d+)\x01", lambda m: escaped[int(m.group(1))], text)
     text = re.sub("\x00(\\d+)\x00", lambda m: codes[int(m.group(1))], text)
@@ -182,7 +247,10 @@ def _blocks(text: str) -> tuple[list[tuple[Block, int]], dict[str, str]]:
         atx = _ATX.match(line)
         if atx:
             flush()
-            body = inline_text(atx.group(2) or "")
+            # The closing "###" is cut in Python: a regex for it retried the run of trailing
+            # spaces at every position of the heading, quadratic in a line of spaces.
+            rest = _ATX_CLOSE.sub("", line[atx.end():].strip(" \t\r\n")).strip(" \t")
+            body = inline_text(rest)
             if body:
                 start, end = span(i, i)
                 out.append(((body, i + 1, start, end), len(atx.group(1))))

@@ -1,9 +1,10 @@
 """Plain-text articles: title on the first non-empty line, then paragraphs.
 
 News exports put one paragraph a line, or separate paragraphs with blank lines; both are
-read. Lines that link to other stories ("Baca juga: ...") are dropped because they answer
-nothing and would pollute retrieval; by-lines such as "Editor: ..." become metadata so a
-citation can show them without them competing as passages.
+read. Lines that link to other stories ("Baca juga: ...") and other junk (see `index.junk`)
+are dropped because they answer nothing and would pollute retrieval; by-lines such as
+"Editor: ..." become metadata so a citation can show them without them competing as
+passages.
 
 Also the shared ground for the other readers: `read_source_bytes` refuses what cannot be an
 article (missing, unreadable, not a regular file, too large) without reading a large file
@@ -21,6 +22,7 @@ import stat
 from pathlib import Path
 
 from index.errors import ReadError
+from index.junk import junk_kind
 from index.types import Article, Paragraph
 
 MB = 1024 * 1024
@@ -61,19 +63,20 @@ _MAGIC: list[tuple[bytes, str]] = [
     (b"{\\rtf", "RTF"),
 ]
 
-# Links to other stories, in the phrasings Indonesian and English outlets use.
-_NAVIGATION = re.compile(
-    r"^\s*(baca\s+juga|baca|lihat\s+juga|simak\s+juga|simak|tonton\s+juga|klik|"
-    r"read\s+also|also\s+read|read\s+more|see\s+also|related|watch)\s*:",
-    re.IGNORECASE,
-)
 # Short "Label: value" lines that describe the article rather than tell it.
+# The value is taken greedily and stripped afterwards: a lazy `.+?` before `\s*$` retries the
+# trailing-space run at every position, quadratic in a line of many spaces.
 _METADATA = re.compile(
     r"^\s*(editor|penulis|reporter|wartawan|sumber|author|by|writer|source|"
-    r"tanggal|date|published|diterbitkan|foto|photo|caption|kontributor)\s*:\s*(?P<value>.+?)\s*$",
-    re.IGNORECASE,
+    r"tanggal|date|published|diterbitkan|foto|photo|caption|kontributor)\s*:\s*(?P<value>\S.*)$",
+    re.IGNORECASE | re.DOTALL,
 )
 _METADATA_MAX_CHARS = 100
+# Part of every article's content hash. Changed when the reading rules change what an
+# unchanged file yields (as the junk rules of index.junk did), so the next `add` or `sync`
+# re-writes such articles (reusing the stored vectors of every paragraph text it already
+# has) instead of skipping them as unchanged with their old paragraphs.
+READ_RULES = "junk-1"
 # Where an over-long paragraph may be cut: after a sentence end (with an optional closing
 # quote or bracket) followed by whitespace.
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s+")
@@ -305,7 +308,9 @@ def build_article(
     """Apply the shared paragraph rules to candidate blocks and number what remains.
 
     Navigation lines are dropped, short by-lines go to metadata (values already in
-    `metadata` win), exact repeats are kept once, over-long blocks are split.
+    `metadata` win), other junk (`index.junk`: initials, photo credits, share prompts...)
+    is dropped, exact repeats are kept once, over-long blocks are split. Dropped lines are
+    not counted in the paragraph numbers.
 
     With `title_block`, the first block is the headline: a reader counts it as paragraph 1,
     but it is not stored as a passage, because it is shown with every hit's citation and, as a
@@ -323,12 +328,15 @@ def build_article(
         blocks = blocks[1:]
     for block in blocks:
         body = block[0]
-        if _NAVIGATION.match(body):
+        kind = junk_kind(body)
+        if kind == "navigation":
             continue
-        by_line = _METADATA.match(body)
-        if by_line and len(body) <= _METADATA_MAX_CHARS:
-            meta.setdefault(by_line.group(1).strip().lower(), by_line.group("value"))
+        by_line = _METADATA.match(body) if len(body) <= _METADATA_MAX_CHARS else None
+        if by_line:
+            meta.setdefault(by_line.group(1).strip().lower(), by_line.group("value").strip())
             continue
+        if kind is not None:
+            continue  # see index.junk: not a passage, and not counted, like navigation
         key = " ".join(body.split())
         if key in seen:
             continue
@@ -341,7 +349,7 @@ def build_article(
     if not paragraphs and title_block:
         return build_article(path, article_id, title, blocks_all, raw=raw, metadata=metadata,
                              content=content, source=source)
-    digest = hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
+    digest = hashlib.sha256(f"{READ_RULES}\0{content}".encode("utf-8", "surrogatepass")).hexdigest()
     return Article(id=article_id, title=short_title(title), source=source or str(path),
                    paragraphs=paragraphs, metadata=meta, content_hash=digest)
 
