@@ -96,6 +96,9 @@ def embed_articles(articles: list[Article], embedder: Embedder, progress: Progre
 def build_index(paths: list[Path], index_dir: IndexRef, embedder: Embedder,
                 progress: Progress | None = None) -> BuildReport:
     """Replace the index at `index_dir` with one built from `paths`."""
+    from index.backends import check_replaceable
+
+    check_replaceable(index_dir)  # before minutes of reading and embedding, not after
     started = time.perf_counter()
     articles, errors = read_all(paths, progress)
     if not articles:
@@ -108,8 +111,9 @@ def build_index(paths: list[Path], index_dir: IndexRef, embedder: Embedder,
 
 def build_from_articles(articles: list[Article], index_dir: IndexRef, embedder: Embedder,
                         progress: Progress | None = None) -> BuildReport:
-    from index.backends import staged
+    from index.backends import check_replaceable, staged
 
+    check_replaceable(index_dir)
     started = time.perf_counter()
     report = BuildReport()
     vectors, views = embed_articles(articles, embedder, progress)
@@ -123,10 +127,26 @@ def build_from_articles(articles: list[Article], index_dir: IndexRef, embedder: 
 
 
 def swap_in(staging: Path, index_dir: Path) -> None:
-    """Move a finished index into place; the old one is removed only after the move."""
+    """Move a finished index into place; the old one is removed only after the move.
+
+    Only what qa can prove it wrote is renamed or deleted (`index.store.check_ours`), checked
+    again here, at the last moment, however early the caller checked. An empty folder is
+    filled rather than replaced, so it stays the same folder: a shell sitting in it
+    (`--index .`), a mount point, its permissions."""
+    from index.store import DB_NAME, check_ours
+
+    check_ours(index_dir)
     retired = index_dir.with_name(f".{index_dir.name}.old")
-    if retired.exists():
+    if os.path.lexists(retired):
+        check_ours(retired)
         shutil.rmtree(retired)
+    if index_dir.is_dir() and not any(index_dir.iterdir()):
+        # The database last: until it is there the folder is not an index, never half of one.
+        entries = sorted(staging.iterdir(), key=lambda p: p.name == DB_NAME)
+        for entry in entries:
+            entry.rename(index_dir / entry.name)
+        staging.rmdir()
+        return
     if index_dir.exists():
         index_dir.rename(retired)
     staging.rename(index_dir)
@@ -136,7 +156,15 @@ def swap_in(staging: Path, index_dir: Path) -> None:
 
 def recover_swap(index_dir: Path) -> None:
     """A swap killed between its two renames leaves no index at the path and the previous
-    one beside it: put the previous one back (the new one was never committed to the path)."""
+    one beside it: put the previous one back (the new one was never committed to the path).
+    A `.NAME.old` folder that is not a qa index is someone else's and is left alone."""
+    from index.store import IndexStoreError, check_ours
+
     retired = index_dir.with_name(f".{index_dir.name}.old")
-    if not index_dir.exists() and retired.exists():
-        retired.rename(index_dir)
+    if os.path.lexists(index_dir) or not retired.is_dir() or retired.is_symlink():
+        return
+    try:
+        check_ours(retired)
+    except IndexStoreError:
+        return
+    retired.rename(index_dir)

@@ -207,7 +207,8 @@ def _error_sources(errors: list[ReadError]) -> set[str]:
 
 
 def _alt_id(article_id: str, source: str) -> str:
-    return f"{article_id}-{hashlib.sha1(source.encode()).hexdigest()[:8]}"
+    # surrogateescape: a path holding undecodable bytes hashes as those bytes, never raises.
+    return f"{article_id}-{hashlib.sha1(source.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}"
 
 
 def _exists(source: str) -> bool:
@@ -430,30 +431,89 @@ def sync_folder(store: Store, embedder: Embedder, folder: Path,
                 progress: Progress | None = None, say: Say | None = None) -> ChangeReport:
     """Make the index mirror `folder`: new files added, changed ones re-read, articles whose
     source lies under `folder` but that no file yields any more dropped. Articles from
-    elsewhere are left alone, and so are those of files that failed to read this time."""
+    elsewhere are left alone, and so are those of files (or folders) that failed to read
+    this time.
+
+    A folder that yields no article at all, where mirroring it would drop what `remove`
+    asks to confirm (see `needs_confirming`), is refused: an unmounted drive or a mistyped
+    path looks exactly like that. Dropping them on purpose is `remove --yes`'s job."""
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise UserError(f"{folder}: not a folder (sync needs the folder the index should mirror)")
+    if Path(os.path.abspath(folder)).parent == Path(os.path.abspath(folder)):
+        raise UserError(f"{folder}: the filesystem root; sync the folder that holds the articles")
     started = time.perf_counter()
     articles, errors = read_sources([folder], progress)
     failed = _error_sources(errors)
+    failed_folders = [Path(f) for f in failed if os.path.isdir(f)]
 
     def drop_from(stored: dict[str, StoredArticle], seen: set[str]) -> list[str]:
-        return [aid for aid, a in stored.items()
-                if aid not in seen and _under(a.source, folder) and _abs(a.source) not in failed]
+        drop = [aid for aid, a in stored.items()
+                if aid not in seen and _under(a.source, folder) and _abs(a.source) not in failed
+                and not any(_under(a.source, f) for f in failed_folders)]
+        if not articles and needs_confirming(len(drop), len(stored)):
+            raise UserError(f"{folder}: holds no readable articles now, but the index has "
+                            f"{len(drop)} from it (an unmounted drive, a wrong folder?); nothing "
+                            f"removed. To drop them: qa index remove {_quote(folder)} --yes")
+        return drop
 
     return _apply(store, embedder, articles, errors, drop_from, progress, say, started)
 
 
-def remove(store: Store, targets: Iterable[str], say: Say | None = None,
-           progress: Progress | None = None) -> ChangeReport:
-    """Drop articles named by id, or by source file (every article that file yielded), or
-    by folder (every article whose source lies under it)."""
-    started = time.perf_counter()
-    report = ChangeReport()
+def _quote(path: Path | str) -> str:
+    import shlex
+
+    from qa.safe_text import inert
+
+    return inert(shlex.quote(str(path)))
+
+
+# More articles than this in one `remove`, or every article of an index, is confirmed first:
+# a folder target matches everything beneath it, and `/` is an ancestor of every source.
+BULK_REMOVE = 10
+
+
+def needs_confirming(count: int, total: int) -> bool:
+    """Whether dropping `count` of an index's `total` articles is more than a handful."""
+    return count > BULK_REMOVE or (total > 1 and count == total)
+
+
+@dataclass
+class RemovalPlan:
+    """What a `remove` of `targets` would drop, worked out before anything is removed."""
+
+    ids: list[str]
+    sources: list[str]
+    total: int  # articles in the index
+    errors: list[ReadError] = field(default_factory=list)
+
+    @property
+    def needs_confirming(self) -> bool:
+        return needs_confirming(len(self.ids), self.total)
+
+    def summary(self) -> str:
+        from qa.safe_text import inert
+
+        shown = ", ".join(f"{inert(i)} ({inert(s)})" for i, s in zip(self.ids[:3], self.sources))
+        more = ", …" if len(self.ids) > 3 else ""
+        return f"{len(self.ids)} of the index's {self.total} articles, e.g. {shown}{more}"
+
+
+class RemovalNeedsConfirming(UserError):
+    """`remove` would drop more than a handful of articles and was not told it may."""
+
+    def __init__(self, plan: RemovalPlan) -> None:
+        self.plan = plan
+        super().__init__(f"this would remove {plan.summary()}; nothing was removed")
+
+
+def plan_removal(store: Store, targets: Iterable[str]) -> RemovalPlan:
+    """The articles named by id, or by source file (every article that file yielded), or by
+    folder (every article whose source lies under it)."""
     stored = store.articles()
     by_id = {a.id: a for a in stored}
     ids: list[str] = []
+    errors: list[ReadError] = []
     for target in targets:
         if target in by_id:
             ids.append(target)
@@ -462,14 +522,27 @@ def remove(store: Store, targets: Iterable[str], say: Say | None = None,
         matched = [a.id for a in stored if _abs(a.source) == _abs(str(path))
                    or (path.is_dir() and _under(a.source, path))]
         if not matched:
-            report.errors.append(ReadError(target, "no article with this id or source in the index"))
+            errors.append(ReadError(target, "no article with this id or source in the index"))
         ids.extend(matched)
     ids = list(dict.fromkeys(ids))
-    if ids:
+    return RemovalPlan(ids=ids, sources=[by_id[i].source for i in ids], total=len(stored),
+                       errors=errors)
+
+
+def remove(store: Store, targets: Iterable[str], say: Say | None = None,
+           progress: Progress | None = None, *, confirmed: bool = False) -> ChangeReport:
+    """Drop the articles `plan_removal` finds; raises RemovalNeedsConfirming, removing
+    nothing, when that is more than BULK_REMOVE or the whole index and not `confirmed`."""
+    started = time.perf_counter()
+    plan = plan_removal(store, targets)
+    if plan.needs_confirming and not confirmed:
+        raise RemovalNeedsConfirming(plan)
+    report = ChangeReport(errors=plan.errors)
+    if plan.ids:
         if progress:
             progress("save", 0, 1)
         with store.locked(on_wait=say):
-            report.removed = store.remove_articles(ids)
+            report.removed = store.remove_articles(plan.ids)
         if progress:
             progress("save", 1, 1)
     report.seconds = time.perf_counter() - started
@@ -499,12 +572,13 @@ def rebuild(index_dir: IndexRef, embedder: Embedder, progress: Progress | None =
     and its write lock is held throughout, so no add can commit to it and then be lost in
     the swap; writers that wait past their timeout fail with a clear message instead.
     """
-    from index.backends import open_store, recover
+    from index.backends import check_replaceable, open_store, recover
     from index.build import build_from_articles
     from index.store import DEFAULT_LOCK_TIMEOUT
 
     started = time.perf_counter()
     recover(index_dir)
+    check_replaceable(index_dir)  # before reading every stored article, not after
     store = open_store(index_dir, writable=True,
                        lock_timeout=DEFAULT_LOCK_TIMEOUT if lock_timeout is None else lock_timeout)
     try:

@@ -122,7 +122,7 @@ def _convert_into(final: Path, source: Path | None, say: Callable[[str], None]) 
     """Convert and rename into place; only called while holding the lock."""
     say(f"Preparing the embedding model (one time, ~{EXPECTED_SECONDS} s)...")
     t0 = time.monotonic()
-    with rebuilt(final) as tmp:
+    with rebuilt(final, is_ours=lambda p: (p / INFO_FILENAME).is_file()) as tmp:
         convert(source or default_source(), tmp, progress=say)
     say(f"Embedding model ready ({time.monotonic() - t0:.0f} s).")
 

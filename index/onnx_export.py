@@ -77,7 +77,7 @@ def export(model_dir: Path, fingerprint: str, progress: Callable[[str], None] | 
     say = progress or (lambda _msg: None)
     model_dir = Path(model_dir)
     say("Exporting the embedding model for fast questions (one time)...")
-    with rebuilt(export_dir(model_dir)) as tmp:
+    with rebuilt(export_dir(model_dir), is_ours=lambda p: (p / META_FILE).is_file()) as tmp:
         tmp.mkdir()
         meta = _write(model_dir, tmp, fingerprint)
     return meta

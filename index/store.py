@@ -95,6 +95,114 @@ class IndexLockedError(IndexStoreError):
     pass
 
 
+class IndexDamagedError(IndexStoreError):
+    """The index is there but its files cannot be trusted: a corrupt or truncated database, a
+    damaged manifest, a missing or unreadable vectors file. Never reported as "no index",
+    which would invite a build over what may still be recovered. `text_intact` says whether
+    the stored text is still readable, i.e. whether re-embedding it can repair the index or
+    only a backup or the original sources can; the CLI words the advice from it."""
+
+    def __init__(self, path: Path | str, reason: str, *, text_intact: bool = False) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        self.text_intact = text_intact
+        super().__init__(f"the index at {path} is damaged ({reason})")
+
+
+class IndexReadOnlyError(IndexStoreError):
+    """A write to an index on a read-only mount or in a folder this user cannot write to.
+    Readers are not refused: they open the database read-only instead."""
+
+    def __init__(self, path: Path | str, reason: str = "its folder cannot be written to") -> None:
+        self.path = Path(path)
+        super().__init__(f"the index at {path} is read-only ({reason})")
+
+
+class DiskFullError(IndexStoreError):
+    """A write ran out of space; it was rolled back and its files removed, so the index is
+    as it was before and still answers."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        super().__init__(f"disk full: no space left on the device holding {path}; "
+                         "the index was not changed")
+
+
+_SQLITE_ERROR, _SQLITE_BUSY, _SQLITE_LOCKED = 1, 5, 6
+_SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CORRUPT, _SQLITE_FULL = 8, 10, 11, 13
+_SQLITE_CANTOPEN, _SQLITE_NOTADB = 14, 26
+_FULL_BELOW = 1 << 20  # free bytes under which an I/O error is taken for a full disk
+
+
+def storage_error(path: Path, exc: BaseException) -> IndexStoreError | None:
+    """The user-facing error for a failure of SQLite or the file system under the index at
+    `path`, or None when it is none of the kinds a user can act on (then it stays a bug).
+
+    SQLite reports a full disk as SQLITE_FULL only where it notices it itself; creating its
+    shared-memory file on a full disk surfaces as a plain I/O error, so free space decides."""
+    if isinstance(exc, IndexStoreError):
+        return exc
+    if isinstance(exc, OSError):
+        import errno
+
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return DiskFullError(path)
+        if exc.errno == errno.EROFS:
+            return IndexReadOnlyError(path, "it is on a read-only file system")
+        return None
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return None
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    if code == _SQLITE_FULL or (code in (_SQLITE_IOERR, _SQLITE_CANTOPEN) and _disk_full(path)):
+        return DiskFullError(path)
+    if code == _SQLITE_READONLY or (code == _SQLITE_CANTOPEN and not _folder_writable(path)):
+        return IndexReadOnlyError(path)
+    if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
+        return IndexLockedError(f"another process kept the index at {path} locked ({exc}); "
+                                "try again when it has finished")
+    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return IndexDamagedError(path, f"{DB_NAME}: {exc}")
+    if code == _SQLITE_IOERR:
+        return IndexStoreError(f"cannot read or write the index at {path}: {exc}; check the "
+                               "disk it is on")
+    return None
+
+
+def _disk_full(path: Path) -> bool:
+    import shutil
+
+    try:
+        return shutil.disk_usage(path).free < _FULL_BELOW
+    except OSError:
+        return False
+
+
+def _folder_writable(path: Path) -> bool:
+    """Whether files can be created in `path` and its database written. access(2) answers
+    EROFS for a read-only mount even to root, for whom permission bits do not count."""
+    db_path = path / DB_NAME
+    return os.access(path, os.W_OK) and (not db_path.exists() or os.access(db_path, os.W_OK))
+
+
+def _typed_errors(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn SQLite's and the file system's failures inside a Store method into the typed
+    errors above (damaged, read-only, disk full), so no caller sees a bare sqlite3 error
+    for a page that went bad after the index was opened."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.DatabaseError, OSError) as exc:
+            error = storage_error(self.path, exc)
+            if error is None:
+                raise
+            raise error from exc
+
+    return wrapper
+
+
 @dataclass(frozen=True)
 class StoredParagraph:
     id: int
@@ -141,6 +249,9 @@ class Store:
         self._db: sqlite3.Connection | None = db
         self._lock_timeout = lock_timeout
         self._lock: filelock.BaseFileLock | None = _file_lock(path) if writable else None
+        # Why a write here would fail, when known (a read-only mount, a full disk): raised by
+        # writers instead of a bare "opened read-only".
+        self.unwritable: IndexStoreError | None = None
         self._faiss: faiss.Index | None = None
         self._faiss_generation: int | None = None
         self._depth = 0
@@ -159,14 +270,22 @@ class Store:
         overwrite: bool = False,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     ) -> Store:
-        """Start an empty index. An interrupted earlier create is not "existing" and is replaced."""
+        """Start an empty index. An interrupted earlier create is not "existing" and is replaced.
+
+        Only in a new or empty folder, or one holding nothing but qa's own files: an index
+        created among a user's files would later make a rebuild (which replaces the folder)
+        either refuse or cost them those files."""
         path = Path(path)
         if manifest.dim <= 0:
             raise ValueError(f"dim must be positive, got {manifest.dim}")
+        if path.exists() and not path.is_dir():
+            check_ours(path)  # raises: a file is never an index folder
         path.mkdir(parents=True, exist_ok=True)
+        check_ours(path)  # before the lock file is added to a folder that is not ours
         lock = _file_lock(path)
         with _acquire(lock, path, lock_timeout):
             db_path = path / DB_NAME
+            check_ours(path)
             if db_path.exists():
                 if not overwrite and _is_complete(db_path):
                     raise IndexStoreError(
@@ -197,9 +316,12 @@ class Store:
                     "INSERT OR REPLACE INTO manifest(key, value) VALUES (?, ?)", values.items()
                 )
                 db.execute("COMMIT")
-            except BaseException:
+            except BaseException as exc:
                 db.close()
-                raise
+                error = storage_error(path, exc) if isinstance(exc, Exception) else None
+                if error is None or error is exc:
+                    raise
+                raise error from exc
             store = cls(
                 path,
                 db,
@@ -229,15 +351,19 @@ class Store:
             raise IndexMissingError(
                 f"no index at {path}; build one with: qa index build --index {_q(path)} PATH..."
             )
+        if writable and not _folder_writable(path):
+            raise IndexReadOnlyError(path)
+        unwritable: IndexStoreError | None = None
         try:
-            db = _connect(db_path, create=False)
+            if writable:
+                db = _connect(db_path, create=False)
+            else:
+                db, unwritable = _connect_reader(db_path)
         except sqlite3.Error as exc:
-            raise IndexStoreError(f"cannot open the index at {path}: {exc}") from exc
+            raise storage_error(path, exc) or IndexStoreError(
+                f"cannot open the index at {path}: {exc}") from exc
         try:
-            try:
-                version = schema.version(db)
-            except sqlite3.DatabaseError as exc:
-                raise IndexStoreError(f"{db_path} is not a usable index database: {exc}") from exc
+            version = schema.version(db)
             if version > CURRENT:
                 raise IndexStoreError(
                     f"the index at {path} has schema version {version}, newer than this qa "
@@ -249,22 +375,15 @@ class Store:
                     f"rebuild it with: qa index build --index {_q(path)} PATH..."
                 )
             if version < CURRENT:
-                if on_upgrade is not None:
-                    on_upgrade(f"upgrading the index at {path} to this version of qa "
-                               "(once; nothing is re-embedded)...")
-                with _acquire(_file_lock(path), path, lock_timeout):
-                    version = schema.migrate(db)
-                    db.execute(
-                        "INSERT OR REPLACE INTO manifest(key, value) VALUES ('schema_version', ?)",
-                        (str(version),),
-                    )
+                version = _upgrade(path, db, writable, unwritable, lock_timeout, on_upgrade)
             values = dict(db.execute("SELECT key, value FROM manifest").fetchall())
-            if "generation" not in values:
+            if not values and not db.execute("SELECT EXISTS(SELECT 1 FROM articles)").fetchone()[0]:
+                # a create killed between writing the schema and the manifest
                 raise IndexMissingError(
                     f"the index at {path} is incomplete (an earlier build was interrupted); "
                     f"rebuild it with: qa index build --index {_q(path)} PATH..."
                 )
-            manifest = _manifest_from(values, version)
+            manifest = _checked_manifest(path, values, version)
             if expect is not None:
                 _check_model(path, manifest, expect)
             if writable:
@@ -272,10 +391,18 @@ class Store:
                 db.execute("PRAGMA synchronous = FULL")
             else:
                 db.execute("PRAGMA query_only = ON")
-        except BaseException:
+        except BaseException as exc:
             db.close()
-            raise
+            error = storage_error(path, exc)
+            if error is None and isinstance(exc, sqlite3.DatabaseError) and (
+                    (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF == _SQLITE_ERROR):
+                # e.g. "no such table: manifest": a database, but not one qa could have left
+                error = IndexDamagedError(path, f"{DB_NAME}: {exc}")
+            if error is None or error is exc:
+                raise
+            raise error from exc
         store = cls(path, db, manifest, writable=writable, lock_timeout=lock_timeout)
+        store.unwritable = unwritable
         if writable:
             store._cleanup_if_unlocked()
         return store
@@ -326,24 +453,37 @@ class Store:
         assert self._lock is not None
         with _acquire(self._lock, self.path, self._lock_timeout):
             db = self._conn()
-            db.execute("BEGIN IMMEDIATE")
             self._depth = 1
             self._poisoned = self._changed = self._vectors_changed = False
             try:
+                db.execute("BEGIN IMMEDIATE")
                 self._load_faiss_in_transaction()
                 yield self
                 if self._poisoned:
                     raise IndexStoreError("a nested write failed; the whole batch was rolled back")
                 self._commit()
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                self._faiss = None  # may hold uncommitted changes; reload from disk when needed
-                self._faiss_generation = None
-                raise
+            except BaseException as exc:
+                self._roll_back(db)
+                error = storage_error(self.path, exc)
+                if error is None or error is exc:
+                    raise
+                raise error from exc
             finally:
                 self._depth = 0
                 self._poisoned = self._changed = self._vectors_changed = False
+
+    def _roll_back(self, db: sqlite3.Connection) -> None:
+        """Undo a failed batch, including the generation file it may have written: on a full
+        disk that file is what the user needs back. The write lock is still held, so any
+        file SQLite does not name is this batch's own."""
+        self._faiss = None  # may hold uncommitted changes; reload from disk when needed
+        self._faiss_generation = None
+        with contextlib.suppress(sqlite3.Error):
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+        if not db.in_transaction:
+            with contextlib.suppress(sqlite3.Error, OSError, IndexStoreError):
+                self._cleanup_stale()
 
     def add_articles(self, articles: Sequence[Article], vectors: Any,
                      views: Sequence[int] | None = None) -> list[int]:
@@ -351,7 +491,9 @@ class Store:
 
         `vectors` has one row per view, in article order, then paragraph order, then view
         order; `views` gives each paragraph's number of views (default: one each). Rows are
-        L2-normalised here so that inner product is cosine whatever the caller passed.
+        L2-normalised here so that inner product is cosine whatever the caller passed; rows
+        already of unit length (the model's output, vectors re-used from the index) are
+        stored exactly as given.
         Paragraph.article_id is ignored in favour of the Article's id.
         """
         self._require_writable()
@@ -421,6 +563,7 @@ class Store:
 
     # ---- reading -------------------------------------------------------------------------
 
+    @_typed_errors
     def search_dense(self, qvec: Any, k: int) -> list[tuple[int, float]]:
         """Nearest paragraphs by their best view's cosine, each paragraph once.
 
@@ -451,6 +594,7 @@ class Store:
                 return [(int(pids[i]), float(sims[i])) for i in first[:k]]
             depth = min(index.ntotal, depth * 4)
 
+    @_typed_errors
     def view_scores(self, qvec: Any, ids: Sequence[int]) -> dict[int, tuple[float, float]]:
         """(whole-paragraph cosine, best window cosine) for each paragraph id, computed from
         the stored vectors (float32 in an exact index, else float16 from the vectors table);
@@ -527,6 +671,7 @@ class Store:
             return None
         return np.ascontiguousarray(q / norm, dtype=np.float32)
 
+    @_typed_errors
     def search_lexical(self, query: str, k: int) -> list[tuple[int, float]]:
         """BM25 over paragraph text and title (title weighted lower, as it repeats per
         paragraph); the score is negated bm25 so higher is better, like the dense score.
@@ -545,6 +690,7 @@ class Store:
         )
         return [(int(rowid), -float(score)) for rowid, score in rows]
 
+    @_typed_errors
     def vocabulary_coverage(self, query: str) -> float:
         """Share of the query's words that occur anywhere in the corpus (0..1).
 
@@ -560,6 +706,7 @@ class Store:
         ).fetchone()[0]
         return found / len(tokens)
 
+    @_typed_errors
     def paragraphs(self, ids: Sequence[int]) -> list[StoredParagraph]:
         """Rows for search hits, in the order given. Ids no longer stored (a concurrent writer
         removed them after the search) are skipped rather than raising."""
@@ -591,6 +738,7 @@ class Store:
                 )
         return [found[int(i)] for i in ids if int(i) in found]
 
+    @_typed_errors
     def article_paragraphs(self, article_id: str) -> list[StoredParagraph]:
         """Every stored paragraph of one article in reading order, for showing it whole."""
         rows = self._conn().execute(
@@ -598,6 +746,7 @@ class Store:
         ).fetchall()
         return self.paragraphs([r[0] for r in rows])
 
+    @_typed_errors
     def articles(self) -> list[StoredArticle]:
         rows = self._conn().execute(
             "SELECT a.id, a.title, a.source, a.metadata, a.content_hash, a.added_at, "
@@ -609,6 +758,7 @@ class Store:
             for aid, title, source, meta, chash, added, n in rows
         ]
 
+    @_typed_errors
     def counts(self) -> tuple[int, int]:
         """(articles, paragraphs)."""
         row = self._conn().execute(
@@ -616,6 +766,7 @@ class Store:
         ).fetchone()
         return int(row[0]), int(row[1])
 
+    @_typed_errors
     def verify(self) -> list[str]:
         """Cross-check SQLite, FTS and the FAISS file on disk; an empty list means healthy.
 
@@ -739,12 +890,19 @@ class Store:
 
     def _require_writable(self) -> None:
         if not self.writable:
-            raise IndexStoreError(f"the index at {self.path} was opened read-only")
+            raise self.unwritable or IndexStoreError(f"the index at {self.path} was opened read-only")
 
     def _read_generation(self) -> int:
-        row = self._conn().execute("SELECT value FROM manifest WHERE key = 'generation'").fetchone()
-        if row is None:
-            raise IndexStoreError(f"the index at {self.path} has no committed vectors generation")
+        try:
+            row = self._conn().execute(
+                "SELECT value FROM manifest WHERE key = 'generation'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            error = storage_error(self.path, exc)
+            if error is None:
+                raise
+            raise error from exc
+        if row is None or not str(row[0]).isdigit():
+            raise IndexDamagedError(self.path, "its manifest names no vectors generation")
         return int(row[0])
 
     def _current_faiss(self) -> faiss.Index:
@@ -761,10 +919,8 @@ class Store:
             except FileNotFoundError:
                 if self._read_generation() != generation:
                     continue  # a writer committed and cleaned up in between; try the new one
-                raise IndexStoreError(
-                    f"{_vectors_name(generation)} is missing from {self.path}; the index is "
-                    f"damaged, rebuild it with: qa index build --index {_q(self.path)} PATH..."
-                ) from None
+                raise IndexDamagedError(self.path, f"{_vectors_name(generation)} is missing",
+                                        text_intact=True) from None
             self._check_dim(index, generation)
             self._faiss, self._faiss_generation = index, generation
             return index
@@ -778,20 +934,16 @@ class Store:
             try:
                 index = _read_vectors(self.path, generation)
             except FileNotFoundError:
-                raise IndexStoreError(
-                    f"{_vectors_name(generation)} is missing from {self.path}; the index is "
-                    f"damaged, rebuild it with: qa index build --index {_q(self.path)} PATH..."
-                ) from None
+                raise IndexDamagedError(self.path, f"{_vectors_name(generation)} is missing",
+                                        text_intact=True) from None
             self._check_dim(index, generation)
             self._faiss, self._faiss_generation = index, generation
 
     def _check_dim(self, index: faiss.Index, generation: int) -> None:
         if index.d != self.manifest.dim:
-            raise IndexStoreError(
-                f"{_vectors_name(generation)} has dimension {index.d} but the manifest says "
-                f"{self.manifest.dim}; rebuild it with: "
-                f"qa index build --index {_q(self.path)} PATH..."
-            )
+            raise IndexDamagedError(
+                self.path, f"{_vectors_name(generation)} has dimension {index.d} but the "
+                f"manifest says {self.manifest.dim}", text_intact=True)
 
     def _delete_articles(self, ids: list[str]) -> int:
         import numpy as np
@@ -876,6 +1028,7 @@ class Store:
 
     # ---- for index.lifecycle (incremental add/sync, status) ------------------------------
 
+    @_typed_errors
     def stored_views(self, text_hashes: Iterable[str]) -> dict[str, np.ndarray]:
         """Stored vectors, (views, dim) each, for paragraphs whose text hash is given, so an
         edited article re-embeds only the paragraphs whose text changed. A vector depends on
@@ -909,6 +1062,7 @@ class Store:
                 continue
         return out
 
+    @_typed_errors
     def summary(self) -> dict[str, Any]:
         """Figures for a status line, from SQLite alone (no need to load the vectors)."""
         db = self._conn()
@@ -1021,6 +1175,46 @@ def _manifest_from(values: dict[str, str], version: int) -> Manifest:
     )
 
 
+def _checked_manifest(path: Path, values: dict[str, str], version: int) -> Manifest:
+    """The manifest of an index being opened, refused as damage when a row is missing or
+    unreadable: an empty model name would be suggested back to the user as `--model ''`."""
+    missing = [key for key in (*_MODEL_KEYS, "generation") if key not in values]
+    if missing:
+        raise IndexDamagedError(path, f"its manifest lacks {', '.join(missing)}")
+    if not values["model"].strip():
+        raise IndexDamagedError(path, "its manifest names no model")
+    for key in ("dim", "generation"):
+        if not values[key].strip().isdigit() or int(values[key]) <= 0:
+            raise IndexDamagedError(path, f"its manifest {key} is not a positive number: "
+                                          f"{values[key]!r}")
+    return _manifest_from(values, version)
+
+
+def _upgrade(path: Path, db: sqlite3.Connection, writable: bool,
+             unwritable: IndexStoreError | None, lock_timeout: float,
+             on_upgrade: Callable[[str], None] | None) -> int:
+    """Bring an index from an older qa to the current schema, once, whoever opens it first.
+    A reader's connection is read-only, so the migration gets a connection of its own."""
+    if unwritable is not None or not _folder_writable(path):
+        raise IndexReadOnlyError(path, "it was written by an older qa and needs a one-time "
+                                       "upgrade, which has to write to it")
+    if on_upgrade is not None:
+        on_upgrade(f"upgrading the index at {path} to this version of qa "
+                   "(once; nothing is re-embedded)...")
+    with _acquire(_file_lock(path), path, lock_timeout):
+        writer = db if writable else _connect(path / DB_NAME, create=False)
+        try:
+            version = schema.migrate(writer)
+            writer.execute(
+                "INSERT OR REPLACE INTO manifest(key, value) VALUES ('schema_version', ?)",
+                (str(version),),
+            )
+        finally:
+            if writer is not db:
+                writer.close()
+    return schema.version(db)
+
+
 def _check_model(path: Path, have: Manifest, want: Manifest) -> None:
     diffs = [
         f"{key}: index has {getattr(have, key)!r}, asked for {getattr(want, key)!r}"
@@ -1043,15 +1237,49 @@ def _check_model(path: Path, have: Manifest, want: Manifest) -> None:
     )
 
 
-def _connect(db_path: Path, *, create: bool) -> sqlite3.Connection:
+def _connect(db_path: Path, *, create: bool, read_only: bool = False,
+             immutable: bool = False) -> sqlite3.Connection:
     # mode=rw so opening a missing index never leaves an empty database file behind.
-    uri = db_path.resolve().as_uri() + ("?mode=rwc" if create else "?mode=rw")
+    mode = "ro" if read_only or immutable else "rwc" if create else "rw"
+    uri = db_path.resolve().as_uri() + f"?mode={mode}" + ("&immutable=1" if immutable else "")
     db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=30)
     db.execute("PRAGMA foreign_keys = ON")
     # The FTS triggers and migration 3 call this, so every connection that may write a
     # paragraph tokenises it exactly as queries are tokenised.
     db.create_function("qa_lexical", 1, lexical.index_text, deterministic=True)
     return db
+
+
+def _connect_reader(db_path: Path) -> tuple[sqlite3.Connection, IndexStoreError | None]:
+    """A read-only connection, and why writing would fail when the folder refuses even a
+    reader's files.
+
+    SQLite shares a WAL database through `-wal` and `-shm` files beside it, which even a
+    reader must create; on a read-only mount or a full disk it cannot. The database is then
+    read as immutable (no locks, no shared memory): right only because no writer can be at
+    work there (a writer would need those same files), and only when no `-wal` holds
+    committed changes the database file lacks. A writer that died leaves such a log; then
+    the reader is refused rather than shown an older or half-checkpointed state."""
+    db = _connect(db_path, create=False, read_only=True)
+    try:
+        db.execute("PRAGMA user_version").fetchone()  # the first read opens -wal and -shm
+        return db, None
+    except sqlite3.OperationalError as exc:
+        db.close()
+        code = (exc.sqlite_errorcode or 0) & 0xFF
+        if code not in (_SQLITE_CANTOPEN, _SQLITE_IOERR, _SQLITE_READONLY):
+            raise
+        reason = storage_error(db_path.parent, exc)
+        if reason is None:
+            raise
+        wal = db_path.with_name(db_path.name + "-wal")
+        with contextlib.suppress(FileNotFoundError):
+            if wal.stat().st_size > 0:
+                raise IndexStoreError(
+                    f"cannot read the index at {db_path.parent}: {wal.name} holds changes not "
+                    f"yet merged into {DB_NAME}, which needs a writable folder with free space; "
+                    "open it once where it can be written")
+    return _connect(db_path, create=False, immutable=True), reason
 
 
 def _is_complete(db_path: Path) -> bool:
@@ -1068,7 +1296,70 @@ def _is_complete(db_path: Path) -> bool:
         db.close()
 
 
+def _is_qa_database(db_path: Path) -> bool:
+    """Whether the file at `db_path` is one qa wrote: its tables, or nothing yet (a create
+    killed before the schema was written leaves an empty database)."""
+    try:
+        if db_path.stat().st_size == 0:
+            return True
+        # A creator holding the lock may be mid-transaction: wait for it as _connect does.
+        db = sqlite3.connect(db_path.resolve().as_uri() + "?mode=ro", uri=True, timeout=30)
+    except (OSError, sqlite3.Error):
+        return False
+    try:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error:
+        return False
+    finally:
+        db.close()
+    return not tables or {"manifest", "articles", "paragraphs"} <= tables
+
+
+def _foreign_entries(path: Path) -> list[str]:
+    """Names in the folder `path` that qa did not write there, sorted."""
+    own = {DB_NAME + suffix for suffix in ("", "-wal", "-shm", "-journal")} | {LOCK_NAME}
+    foreign: list[str] = []
+    with os.scandir(path) as entries:
+        for entry in entries:
+            is_file = entry.is_file(follow_symlinks=False)
+            ours = is_file and (entry.name in own or bool(_VECTORS_RE.match(entry.name)) or (
+                entry.name.startswith("vectors-") and entry.name.endswith(".tmp")))
+            if entry.name == DB_NAME and ours:
+                ours = _is_qa_database(Path(entry.path))
+            if not ours:
+                foreign.append(entry.name + ("/" if entry.is_dir(follow_symlinks=False) else ""))
+    return sorted(foreign)
+
+
+def check_ours(path: Path) -> None:
+    """Refuse (IndexStoreError) to replace or delete `path` unless qa can prove it wrote it:
+    it is absent, an empty folder, or a folder holding only an index's files with a database
+    of qa's own schema. A user who points --index at their documents gets this one line and
+    keeps every file."""
+    from qa.safe_text import inert
+
+    path = Path(path)
+    if path.is_symlink():
+        raise IndexStoreError(f"{inert(str(path))}: a symbolic link, which qa does not replace; "
+                              f"name the folder it points to ({inert(os.path.realpath(path))})")
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise IndexStoreError(f"{inert(str(path))}: a file, not an index folder; choose an empty "
+                              "or new folder for the index")
+    try:
+        foreign = _foreign_entries(path)
+    except OSError as exc:
+        raise IndexStoreError(f"{inert(str(path))}: cannot list the folder "
+                              f"({exc.strerror or exc})") from None
+    if foreign:
+        shown = ", ".join(inert(name) for name in foreign[:3]) + (", …" if len(foreign) > 3 else "")
+        raise IndexStoreError(f"{inert(str(path))}: not a qa index (holds {shown}); choose an "
+                              "empty or new folder")
+
+
 def _remove_index_files(path: Path) -> None:
+    check_ours(path)  # never delete a database some other program keeps under our file name
     names = [DB_NAME + suffix for suffix in ("", "-wal", "-shm", "-journal")]
     for entry in os.scandir(path):
         if entry.name in names or (
@@ -1116,11 +1407,14 @@ def _write_vectors(path: Path, generation: int, index: faiss.Index) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, final)
-    except BaseException:
+        _fsync_dir(path)
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise
-    _fsync_dir(path)
+        error = storage_error(path, exc) if isinstance(exc, OSError) else None
+        if error is None:
+            raise
+        raise error from exc
 
 
 def _fsync_dir(path: Path) -> None:
@@ -1141,10 +1435,13 @@ def _read_vectors(path: Path, generation: int, *, mmap: bool = False) -> faiss.I
     try:
         return ann.read(path / _vectors_name(generation), mmap=mmap)
     except RuntimeError as exc:
-        raise IndexStoreError(
-            f"{_vectors_name(generation)} in {path} is unreadable ({exc}); rebuild it with: "
-            f"qa index build --index {_q(path)} PATH..."
-        ) from exc
+        reason = " ".join(str(exc).split())  # FAISS's messages span lines
+        raise IndexDamagedError(path, f"{_vectors_name(generation)} is unreadable: {reason}",
+                                text_intact=True) from exc
+
+
+# |norm - 1| up to which a row counts as already normalised: what verify accepts as unit.
+UNIT_TOLERANCE = _FLOAT32_NORM_TOLERANCE
 
 
 def _prepare_vectors(vectors: Any, rows: int, dim: int) -> np.ndarray:
@@ -1160,4 +1457,11 @@ def _prepare_vectors(vectors: Any, rows: int, dim: int) -> np.ndarray:
     norms = np.linalg.norm(vecs, axis=1, keepdims=True)
     if np.any(norms == 0):
         raise ValueError("vectors contain an all-zero row, which has no direction to compare")
-    return np.ascontiguousarray(vecs / norms, dtype=np.float32)
+    # Rows already of unit length are kept bit for bit: dividing a unit vector by its norm
+    # again moves its last bits (differently on another CPU), so a paragraph's re-used or
+    # migrated vectors would no longer be the ones stored. float16 (the vectors table) keeps
+    # a unit vector's norm within 2**-11 of 1, well inside the tolerance.
+    far = np.abs(norms - 1.0) > UNIT_TOLERANCE
+    if not far.any():
+        return np.ascontiguousarray(vecs)
+    return np.ascontiguousarray(np.where(far, vecs / norms, vecs), dtype=np.float32)

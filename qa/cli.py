@@ -52,17 +52,40 @@ ModelOpt = Annotated[
 
 
 def _err(message: str) -> None:
+    """One error line on stderr. Messages name files and articles, so they are made inert
+    here, once for every caller (see _out)."""
     from rich.console import Console
     from rich.text import Text
 
-    Console(stderr=True).print(Text(f"qa: {message}"), style="red", soft_wrap=True)
+    from qa.safe_text import inert
+
+    Console(stderr=True).print(Text(inert(f"qa: {message}")), style="red", soft_wrap=True)
 
 
 def _say(message: str) -> None:
     from rich.console import Console
     from rich.text import Text
 
-    Console(stderr=True).print(Text(message), style="dim", soft_wrap=True)
+    from qa.safe_text import inert
+
+    Console(stderr=True).print(Text(inert(message)), style="dim", soft_wrap=True)
+
+
+def _out(text: str) -> None:
+    """Plain text on stdout: ids, titles and paths come from files (Linux allows ESC in a
+    file name), so control and bidi characters are shown as `\\xNN` rather than sent."""
+    from qa.safe_text import inert
+
+    sys.stdout.write(inert(text))
+
+
+def _out_json(data, indent: int | None = None) -> None:
+    """One JSON document on stdout; characters a terminal would act on are `\\u` escapes."""
+    import json
+
+    from qa.safe_text import inert_json
+
+    sys.stdout.write(inert_json(json.dumps(data, ensure_ascii=False, indent=indent)) + "\n")
 
 
 def _model(model: str | None) -> str | None:
@@ -81,7 +104,8 @@ def _index_dir(index: Path | None, backend: str | None = None, uri: str | None =
 
 
 class _Bar:
-    """rich progress bar for the library's (stage, done, total) callbacks."""
+    """rich progress bar for the library's (stage, done, total) callbacks; its labels are
+    plain text (never Rich markup) made inert, like every other line the CLI writes."""
 
     LABELS = {"read": "Reading articles", "embed": "Embedding paragraphs",
               "save": "Saving the index", "load": "Reading the stored articles",
@@ -91,7 +115,8 @@ class _Bar:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        self.progress = Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                                 MofNCompleteColumn(),
                                  TimeRemainingColumn(), console=Console(stderr=True), transient=True)
         self.tasks: dict[str, int] = {}
 
@@ -104,7 +129,10 @@ class _Bar:
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if stage not in self.tasks:
-            self.tasks[stage] = self.progress.add_task(self.LABELS.get(stage, stage), total=total or None)
+            from qa.safe_text import inert
+
+            self.tasks[stage] = self.progress.add_task(inert(self.LABELS.get(stage, stage)),
+                                                       total=total or None)
         self.progress.update(self.tasks[stage], completed=done, total=total or None)
 
 
@@ -123,30 +151,92 @@ def ask(
     uri: UriOpt = None,
     collection: CollectionOpt = None,
     model: ModelOpt = None,
+    continue_: Annotated[bool, typer.Option("-c", "--continue", help="Continue the last "
+                                            "conversation with this index: the question is read "
+                                            "in the turns before it.")] = False,
+    cid: Annotated[Optional[int], typer.Option("--cid", help="Continue the conversation with "
+                                               "this id.", show_default=False)] = None,
 ) -> None:
-    """Answer QUESTION with the best-matching paragraphs and citations."""
-    from qa.answer import answer
+    """Answer QUESTION with the best-matching paragraphs and citations.
+
+    Every question is kept as a turn of a conversation (a new one unless -c or --cid);
+    `qa export` writes it out.
+    """
+    from qa.conversations import ask_in_conversation, index_key, open_default
     from qa.engine import open_engine
 
     if not question.strip():
         raise UserError("the question is empty")
     index_dir, is_default = _index_dir(index, backend, uri, collection)
-    with _Bar() as bar:
-        engine = open_engine(index_dir, _model(model), build_default=is_default, progress=bar, say=_say)
-    try:
-        result = answer(engine, question, k=k)
-    finally:
-        engine.close()
+    with open_default() as conversations:
+        key = index_key(index_dir)
+        if cid is not None:
+            held_with = conversations.get(cid).index_key
+            if held_with != key:
+                raise UserError(f"conversation {cid} was held with another index ({held_with})")
+            conversation_id = cid
+        else:
+            conversation_id = conversations.last_id(key) if continue_ else None
+        with _Bar() as bar:
+            engine = open_engine(index_dir, _model(model), build_default=is_default, progress=bar,
+                                 say=_say)
+        try:
+            if conversation_id is None:  # started once there is an index to hold it with
+                conversation_id = conversations.start(key).id
+            turn = ask_in_conversation(engine, conversations, conversation_id, question, k=k)
+        finally:
+            engine.close()
+    result = turn.answer
     if as_json:
+        import json
+
         from qa.present import to_json
 
-        sys.stdout.write(to_json(result) + "\n")
+        data = json.loads(to_json(result))
+        data.update(conversation_id=turn.conversation_id, turn=turn.number,
+                    read_as=turn.reading.about or None, context=turn.reading.mode)
+        _out_json(data, indent=2)
     else:
         from rich.console import Console
 
         from qa.present import print_answer
 
+        _say(f"conversation {turn.conversation_id}, turn {turn.number}"
+             + (f" - {turn.reading.about}" if turn.reading.about else ""))
         print_answer(result, Console(highlight=False))
+
+
+@app.command("export")
+def export(
+    cid: Annotated[Optional[int], typer.Argument(help="Conversation id (default: the last "
+                                                 "conversation with the index).",
+                                                 show_default=False)] = None,
+    fmt: Annotated[str, typer.Option("--format", help="md (Markdown) or json.")] = "md",
+    index: IndexOpt = None,
+    backend: BackendOpt = None,
+    uri: UriOpt = None,
+    collection: CollectionOpt = None,
+) -> None:
+    """Write a conversation's transcript (questions, answer sentences, full citations)."""
+    from qa.conversations import index_key, open_default
+    from qa.export import to_json, to_markdown
+
+    fmt = fmt.strip().lower()
+    if fmt not in ("md", "json"):
+        raise UserError(f"--format must be md or json, got {fmt!r}")
+    with open_default() as conversations:
+        if cid is None:
+            index_dir, _ = _index_dir(index, backend, uri, collection)
+            cid = conversations.last_id(index_key(index_dir))
+            if cid is None:
+                raise UserError(f"no conversation with {index_dir} yet; ask one: qa ask \"...\"")
+        conversation = conversations.get(cid)
+    if fmt == "json":
+        from qa.safe_text import inert_json
+
+        sys.stdout.write(inert_json(to_json(conversation)) + "\n")
+    else:  # to_markdown makes every text it writes inert itself
+        sys.stdout.write(to_markdown(conversation) + "\n")
 
 
 @index_app.command("build")
@@ -160,9 +250,11 @@ def index_build(
     model: ModelOpt = None,
 ) -> None:
     """Build (or rebuild) the index from PATHS; the old index stays until the new one is done."""
+    from index.backends import check_replaceable
     from qa.engine import build
 
     index_dir, _ = _index_dir(index, backend, uri, collection)
+    check_replaceable(index_dir)  # before loading the model; checked again at the swap
     with _Bar() as bar:
         report = build(paths, index_dir, _model(model), progress=bar, say=_say)
     _report_errors(report.errors)
@@ -176,17 +268,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on 
 
 
 def _lock_timeout() -> float | None:
-    """QA_LOCK_TIMEOUT: seconds a writer waits for another one (default 30); a nightly job
-    may want to wait longer, a test shorter."""
-    import os
+    from qa.engine import lock_timeout
 
-    value = os.environ.get("QA_LOCK_TIMEOUT")
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise UserError(f"QA_LOCK_TIMEOUT must be a number of seconds, got {value!r}") from None
+    return lock_timeout()
 
 
 def _writer_model(index_dir, model: str | None):
@@ -212,19 +296,28 @@ def _open_writable(index_dir, embedder):
 
 
 def _open_existing(index_dir, writable: bool = False):
+    """The named index; opened read-only when it cannot be written (a read-only mount, a
+    full disk), so `verify` still checks all but what needs a write, and a command that
+    does write is refused with that reason at its first write, before changing anything."""
     from index.backends import open_store, recover
+    from index.store import DiskFullError, IndexReadOnlyError
 
     recover(index_dir)
-    return open_store(index_dir, writable=writable, lock_timeout=_lock_timeout(),
-                      on_upgrade=_say)
+    try:
+        return open_store(index_dir, writable=writable, lock_timeout=_lock_timeout(),
+                          on_upgrade=_say)
+    except (IndexReadOnlyError, DiskFullError) as exc:
+        if not writable:
+            raise
+        store = open_store(index_dir, lock_timeout=_lock_timeout(), on_upgrade=_say)
+        store.unwritable = exc
+        return store
 
 
 def _finish(report, as_json: bool) -> None:
     _report_errors(report.errors)
     if as_json:
-        import json
-
-        sys.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False) + "\n")
+        _out_json(report.as_dict())
     else:
         _say(report.line())
     if report.errors:
@@ -288,13 +381,21 @@ def index_remove(
     uri: UriOpt = None,
     collection: CollectionOpt = None,
     as_json: JsonOpt = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Remove even when that is more than "
+                                      "10 articles or every article in the index.")] = False,
 ) -> None:
-    """Remove articles (by id, or every article from a source file or folder) and their vectors."""
-    from index.lifecycle import remove
+    """Remove articles (by id, or every article from a source file or folder) and their vectors.
+
+    More than 10 articles at once, or all of them, are only listed unless --yes is given.
+    """
+    from index.lifecycle import RemovalNeedsConfirming, remove
 
     index_dir, _ = _index_dir(index, backend, uri, collection)
     with _open_existing(index_dir, writable=True) as store, _Bar() as bar:
-        report = remove(store, articles, say=_say, progress=bar)
+        try:
+            report = remove(store, articles, say=_say, progress=bar, confirmed=yes)
+        except RemovalNeedsConfirming as exc:
+            raise UserError(f"{exc}; run again with --yes to remove them") from None
     _finish(report, as_json)
 
 
@@ -308,9 +409,7 @@ def index_status(index: IndexOpt = None, backend: BackendOpt = None,
     with _open_existing(index_dir) as store:
         info = status(store)
     if as_json:
-        import json
-
-        sys.stdout.write(json.dumps(info, ensure_ascii=False) + "\n")
+        _out_json(info)
         return
     rows = [("index", info["index"]), ("backend", info["backend"]),
             ("model", f"{info['model']} ({info['dim']} dimensions)"),
@@ -318,7 +417,7 @@ def index_status(index: IndexOpt = None, backend: BackendOpt = None,
             ("vectors", str(info["vectors"])), ("size", _size(info["size_bytes"])),
             ("last change", info["updated_at"])]
     for name, value in rows:
-        sys.stdout.write(f"{name:<12}{value}\n")
+        _out(f"{name:<12}{value}\n")
 
 
 def _size(n: int | None) -> str:
@@ -339,21 +438,21 @@ def index_list(index: IndexOpt = None, backend: BackendOpt = None,
     with _open_existing(index_dir) as store:
         articles = store.articles()
     if as_json:
-        import json
-
-        data = [{"id": a.id, "title": a.title, "paragraphs": a.paragraphs, "source": a.source,
-                 "added_at": a.added_at} for a in articles]
-        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+        _out_json([{"id": a.id, "title": a.title, "paragraphs": a.paragraphs, "source": a.source,
+                    "added_at": a.added_at} for a in articles])
         return
     from qa.citations import display_source
+    from qa.safe_text import inert
 
-    # Plain columns, never wrapped: ids and paths stay whole for grep and copy-paste.
-    width = max([len("id"), *(len(a.id) for a in articles)])
-    sys.stdout.write(f"{'id':<{width}}  {'paras':>5}  {'title':<50}  source\n")
-    for a in articles:
-        title = a.title if len(a.title) <= 50 else a.title[:49] + "…"
-        sys.stdout.write(f"{a.id:<{width}}  {a.paragraphs:>5}  {title:<50}  "
-                         f"{display_source(a.source)}\n")
+    # Plain columns, never wrapped: ids and paths stay whole for grep and copy-paste. Widths
+    # are those of the inert text, as shown.
+    ids = [inert(a.id) for a in articles]
+    width = max([len("id"), *map(len, ids)])
+    _out(f"{'id':<{width}}  {'paras':>5}  {'title':<50}  source\n")
+    for a, shown_id in zip(articles, ids):
+        title = inert(a.title)
+        title = title if len(title) <= 50 else title[:49] + "…"
+        _out(f"{shown_id:<{width}}  {a.paragraphs:>5}  {title:<50}  {display_source(a.source)}\n")
 
 
 @index_app.command("verify")
@@ -369,7 +468,7 @@ def index_verify(index: IndexOpt = None, backend: BackendOpt = None, uri: UriOpt
         bar("check", 1, 1)
         articles, paragraphs = store.counts()
     for problem in problems:
-        sys.stdout.write(f"{problem}\n")
+        _out(f"{problem}\n")
     if problems:
         _err(f"{len(problems)} problem(s) in {index_dir}; rebuild it with: qa index rebuild")
         raise typer.Exit(1)
@@ -411,36 +510,58 @@ def chat(
         "--corpus", file_okay=False, help="Folder of articles the index is built from; Ctrl+R in "
         "the chat rebuilds the index from it (default: the bundled seeds, if that is what it holds).",
         show_default=False)] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Reopen the last conversation with "
+                                         "this index: its turns are shown and the next question "
+                                         "continues it.")] = False,
 ) -> None:
-    """Chat with the index in a full-screen terminal app (F1 there lists the keys)."""
+    """Chat with the index in a full-screen terminal app (F1 there lists the keys).
+
+    Questions are read in the conversation so far and every turn is kept (Ctrl+L starts a
+    new one, Ctrl+O reopens an earlier one, `qa export` writes one out)."""
     from tui.app import run_chat
 
     index_dir, is_default = _index_dir(index, backend, uri, collection)
     run_chat(index_dir, _model(model), corpus=corpus.expanduser() if corpus else None,
-             build_default=is_default)
+             build_default=is_default, resume=resume)
 
 
 @app.command("eval")
 def eval_(
     questions: Annotated[Path, typer.Argument(help="Questions JSONL (id, question, lang, context_id, answers).",
                                               exists=True, dir_okay=False)],
-    passages: Annotated[Path, typer.Option("--passages", help="Passage pool JSONL (pid, title, text).",
-                                           exists=True, dir_okay=False)],
+    passages: Annotated[Optional[Path], typer.Option("--passages", help="Passage pool JSONL (pid, "
+                                                     "title, text).", exists=True, dir_okay=False,
+                                                     show_default=False)] = None,
     k: Annotated[int, typer.Option("-k", min=1, max=100, help="Ranks kept per question.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     model: ModelOpt = None,
     backend: BackendOpt = None,
     uri: UriOpt = None,
     collection: CollectionOpt = None,
+    articles: Annotated[Optional[Path], typer.Option(
+        "--articles", help="Conversations only: article pool JSONL (one article a line, with "
+        "paragraphs).", exists=True, dir_okay=False, show_default=False)] = None,
 ) -> None:
     """Measure retrieval on a question set: R@1/5/10 and MRR@10 per language, answer-sentence
     hit rate, query latency. The pool's index is cached, so a second run embeds nothing; with
-    --backend milvus it is copied (not re-embedded) into a collection named after the pool."""
-    import json
+    --backend milvus it is copied (not re-embedded) into a collection named after the pool.
 
+    A file of conversations (records with `turns`, over --articles) is asked turn by turn:
+    hit rate of the top passage per language and turn, in context, alone and standalone.
+
+    A line that is not a usable question or passage (not JSON, no `question` or `text`, an id
+    repeated) stops the run with one error naming FILE:LINE and the reason: no line is
+    skipped, since a skipped one would change every figure."""
+    from qa.conversation_eval import is_conversation_file
     from qa.engine import Engine, load_model, load_query_model
     from qa.evaluate import evaluate, load_questions, pool_index
 
+    if is_conversation_file(questions):
+        _eval_conversations(questions, articles, k, as_json, model)
+        return
+    if passages is None:
+        raise UserError(f"{questions}: a question set needs --passages POOL.jsonl")
+    loaded = load_questions(questions)  # a bad line is reported before any embedding
     embedder = load_model(_model(model), _say)
     with _Bar() as bar:
         store, folder = pool_index(passages, embedder, bar)
@@ -449,21 +570,54 @@ def eval_(
         # Questions go through the same model path as `qa ask` (the ONNX export if any).
         engine = Engine(store=store, embedder=load_query_model(_model(model), _say), index_dir=folder)
         try:
-            result = evaluate(load_questions(questions), engine, k=k, progress=bar)
+            result = evaluate(loaded, engine, k=k, progress=bar)
         finally:
             engine.close()
     if as_json:
-        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        _out_json(result)
         return
     m = result["metrics"]
     print(f"{'lang':6} {'n':>5} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR@10':>7}")
     for lang, row in m["by_lang"].items():
-        print(f"{lang:6} {row['n']:>5} {row['R@1']:>6.3f} {row['R@5']:>6.3f} {row['R@10']:>6.3f} "
-              f"{row['MRR@10']:>7.3f}")
+        _out(f"{lang:6} {row['n']:>5} {row['R@1']:>6.3f} {row['R@5']:>6.3f} {row['R@10']:>6.3f} "
+             f"{row['MRR@10']:>7.3f}\n")  # lang comes from the question file
     rate = m["answer_sentence_hit_rate"]
     print(f"answer sentence holds a gold answer: "
           f"{'n/a' if rate is None else f'{rate:.3f}'} (of {m['answer_sentence_n']} ranked first)")
+    if m.get("confident_when_first") is not None:
+        other = m["confident_otherwise"]
+        print(f"judged confident: {m['confident_when_first']:.3f} of questions whose answer is "
+              f"ranked first, {'n/a' if other is None else f'{other:.3f}'} of the others")
     print(f"latency per question: p50 {m['latency_ms_p50']:.0f} ms, p95 {m['latency_ms_p95']:.0f} ms")
+
+
+def _eval_conversations(conversations: Path, articles: Path | None, k: int, as_json: bool,
+                        model: str | None) -> None:
+    from qa.conversation_eval import MODES, article_pool_index, evaluate_conversations, load_conversations
+    from qa.engine import Engine, load_model, load_query_model
+
+    if articles is None:
+        raise UserError(f"{conversations}: conversations need --articles POOL.jsonl")
+    loaded = load_conversations(conversations)
+    with _Bar() as bar:
+        store, folder = article_pool_index(articles, load_model(_model(model), _say), bar)
+        engine = Engine(store=store, embedder=load_query_model(_model(model), _say), index_dir=folder)
+        try:
+            result = evaluate_conversations(loaded, engine, k=k, progress=bar)
+        finally:
+            engine.close()
+    if as_json:
+        _out_json(result)
+        return
+    m = result["metrics"]
+    print(f"top passage answers (hit@1), {len(loaded)} conversations")
+    turns = sorted({t for r in result["turns"] for t in [str(r["turn"])]}, key=int) + ["all"]
+    print(f"{'mode':11} {'lang':5} " + " ".join(f"{'turn ' + t if t != 'all' else t:>7}" for t in turns))
+    for mode in MODES:
+        for lang, by_turn in m.get(mode, {}).items():
+            cells = " ".join(f"{by_turn[t]['hit@1']:>7.2f}" if t in by_turn else f"{'-':>7}"
+                             for t in turns)
+            print(f"{mode:11} {lang:5} {cells}")
 
 
 def _pool_copy(store, folder: Path, backend, uri, collection, bar):
@@ -520,7 +674,9 @@ def main() -> None:
     try:
         app()
     except UserError as exc:
-        _err(str(exc))
+        from qa.engine import error_line
+
+        _err(error_line(exc))
         sys.exit(1)
     except KeyboardInterrupt:
         _err("interrupted")

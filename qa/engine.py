@@ -100,33 +100,77 @@ def build(sources: list[Path] | None, index_dir: IndexRef, model: str | None,
     return build_index(sources or [paths.seeds_dir()], index_dir, embedder, progress)
 
 
+def error_line(exc: UserError) -> str:
+    """What the CLI and the chat show for a user error. The storage layer says what is wrong
+    with an index; what to do about it is worded here, with the options that name it."""
+    import sys
+
+    store = sys.modules.get("index.store")  # loaded by whatever raised one of its errors
+    if store is None or not isinstance(exc, (store.IndexDamagedError, store.IndexReadOnlyError,
+                                             store.DiskFullError)):
+        return str(exc)
+    from index.backends import cli_args
+
+    where = cli_args(exc.path)
+    if isinstance(exc, store.IndexDamagedError):
+        if exc.text_intact:
+            return f"{exc}; rebuild it with `qa index rebuild {where}` or restore it from a backup"
+        # "move it aside": a database too damaged to read cannot be shown to be qa's own,
+        # and a build does not replace what it cannot show is its own (index.store.check_ours)
+        return (f"{exc}; restore it from a backup, or move it aside and build it again from "
+                f"the sources with `qa index build {where} PATHS`")
+    if isinstance(exc, store.IndexReadOnlyError):
+        return f"{exc}; to change it, make its folder writable or copy it to one that is"
+    return f"{exc}; free some space and try again"
+
+
+def lock_timeout() -> float | None:
+    """QA_LOCK_TIMEOUT: seconds to wait for another process holding the index (a writer of a
+    FAISS folder, any user of a Milvus Lite file); None for the store's default (30 s). Read
+    here, where every reader opens its index, so `qa ask` and the chat honour it too."""
+    import os
+
+    value = os.environ.get("QA_LOCK_TIMEOUT")
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise UserError(f"QA_LOCK_TIMEOUT must be a number of seconds, got {value!r}") from None
+
+
 def open_engine(index_dir: IndexRef, model: str | None, *, build_default: bool,
                 progress: Progress | None = None,
-                say: Callable[[str], None] | None = None) -> Engine:
-    """`model` is what the user asked for explicitly (None: use the index's own model)."""
-    from index.backends import cli_args, exists, open_store
+                say: Callable[[str], None] | None = None,
+                timeout: float | None = None) -> Engine:
+    """`model` is what the user asked for explicitly (None: use the index's own model);
+    `timeout` how long to wait for another process holding the index (None: QA_LOCK_TIMEOUT,
+    else the store's default).
+
+    The index is opened to find out whether there is one, rather than asked beforehand: a
+    damaged or read-only index then says so, where a yes/no check would have called it
+    missing (and the default one would have been built over)."""
+    from index.backends import open_store
     from index.build import build_index, manifest_for
     from index.store import IndexMissingError
 
+    if timeout is None:
+        timeout = lock_timeout()
     recover_interrupted_swap(index_dir)
-    if not exists(index_dir):
+    try:
+        peek = open_store(index_dir, on_upgrade=say, lock_timeout=timeout)
+    except IndexMissingError:
         if not build_default:
-            raise UserError(
-                f"no index at {index_dir}; create one with: qa index build "
-                f"{cli_args(index_dir)} PATH..."
-            )
+            raise
         if say:
             say(f"No index yet: building the default index from the bundled articles in {index_dir}")
         embedder = load_model(model, say)
         build_index([paths.seeds_dir()], index_dir, embedder, progress)
-        return Engine(store=open_store(index_dir, expect=manifest_for(embedder)),
+        return Engine(store=open_store(index_dir, expect=manifest_for(embedder),
+                                       lock_timeout=timeout),
                       embedder=embedder, index_dir=index_dir)
-    try:
-        peek = open_store(index_dir, on_upgrade=say)
-    except IndexMissingError as exc:
-        raise UserError(str(exc)) from None
     wanted = model or peek.manifest.model
     peek.close()
     embedder = load_query_model(wanted, say)
-    store = open_store(index_dir, expect=manifest_for(embedder))
+    store = open_store(index_dir, expect=manifest_for(embedder), lock_timeout=timeout)
     return Engine(store=store, embedder=embedder, index_dir=index_dir)

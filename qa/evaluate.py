@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.errors import UserError
 from index.types import Article, Paragraph
 
 
@@ -26,32 +27,88 @@ class Question:
 
 
 def load_questions(path: Path) -> list[Question]:
+    """The question set; a line that is not a usable question stops the run with one error
+    naming file:line and why (a skipped question would silently change every figure)."""
     out = []
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                row = json.loads(line)
-                out.append(Question(row["id"], row["question"], row.get("lang", "?"),
-                                    row.get("context_id", ""), tuple(row.get("answers") or ())))
+    seen: dict[str, int] = {}
+    for number, row, _, _ in _jsonl_spans(path, "question"):
+        qid = _field(path, number, row, "id", key=True)
+        question = _field(path, number, row, "question")
+        lang = _field(path, number, row, "lang", required=False) or "?"
+        gold = _field(path, number, row, "context_id", key=True, required=False) or ""
+        answers = row.get("answers") or []
+        if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
+            raise UserError(f"{path}:{number}: `answers` must be a list of strings")
+        if qid in seen:
+            raise UserError(f"{path}:{number}: question id {qid!r} repeats line {seen[qid]}")
+        seen[qid] = number
+        out.append(Question(qid, question, lang, gold, tuple(answers)))
+    if not out:
+        raise UserError(f"{path}: no questions in the file")
     return out
 
 
 def load_pool(path: Path) -> list[Article]:
+    """The passage pool, one article per passage; a line that is not a usable passage stops
+    the build with one error naming file:line and why."""
     articles = []
-    offset = 0
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if line.strip():
-                row = json.loads(line)
-                text = row["text"]
-                title = row.get("title") or ""
-                paragraph = Paragraph(article_id=row["pid"], number=1, text=text, line=number,
-                                      start=offset, end=offset + len(line))
-                articles.append(Article(id=row["pid"], title=title or text[:60], source=str(path),
-                                        paragraphs=[paragraph],
-                                        metadata={"pool_title": title} if title else {}))
-            offset += len(line)
+    seen: dict[str, int] = {}
+    for number, row, start, end in _jsonl_spans(path, "passage"):
+        pid = _field(path, number, row, "pid", key=True)
+        text = _field(path, number, row, "text")
+        title = _field(path, number, row, "title", required=False) or ""
+        if pid in seen:
+            raise UserError(f"{path}:{number}: pid {pid!r} repeats line {seen[pid]}")
+        seen[pid] = number
+        paragraph = Paragraph(article_id=pid, number=1, text=text, line=number, start=start, end=end)
+        articles.append(Article(id=pid, title=title or text[:60], source=str(path),
+                                paragraphs=[paragraph],
+                                metadata={"pool_title": title} if title else {}))
+    if not articles:
+        raise UserError(f"{path}: no passages in the file")
     return articles
+
+
+def _jsonl_spans(path: Path, what: str):
+    """(line number, JSON object, start, end) for each non-blank line; start and end count
+    characters from the file's start, as a paragraph's location does."""
+    offset = 0
+    try:
+        with path.open(encoding="utf-8") as fh:
+            for number, line in enumerate(fh, start=1):
+                start, offset = offset, offset + len(line)
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise UserError(f"{path}:{number}: not JSON ({exc.msg} at column {exc.colno})") from None
+                if not isinstance(row, dict):
+                    raise UserError(f"{path}:{number}: a {what} must be a JSON object, got "
+                                    f"{type(row).__name__}")
+                yield number, row, start, offset
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def _field(path: Path, number: int, row: dict, name: str, *, key: bool = False,
+           required: bool = True) -> str | None:
+    """A string field of a JSONL row; ids (`key`) may be written as integers too."""
+    value = row.get(name)
+    if value is None or value == "":
+        if required:
+            raise UserError(f"{path}:{number}: " + (f"no `{name}` field" if value is None
+                                                    else f"`{name}` is empty"))
+        return None
+    if key and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise UserError(f"{path}:{number}: `{name}` must be a string, got {type(value).__name__}")
+    if required and not value.strip():
+        raise UserError(f"{path}:{number}: `{name}` is blank")
+    return value
 
 
 def pool_key(path: Path, fingerprint: str) -> str:
@@ -99,6 +156,15 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else 0.0
 
 
+def _confident_share(rows: list[dict], questions: list[Question], first: bool) -> float | None:
+    """Share of questions judged confident among those whose gold paragraph is (not) ranked
+    first; None without a judgement (a model the calibration was not made for)."""
+    picked = [r["confident"] for r, q in zip(rows, questions) if (r["ranked"][:1] == [q.gold]) == first]
+    if not picked or any(c is None for c in picked):
+        return None
+    return sum(picked) / len(picked)
+
+
 def evaluate(questions: list[Question], engine, k: int = 10, progress=None) -> dict:
     """Rank every question with the product's own answer path and score it.
 
@@ -122,7 +188,8 @@ def evaluate(questions: list[Question], engine, k: int = 10, progress=None) -> d
         if q.answers and ranked[q.id][:1] == [q.gold]:
             sentence_total += 1
             sentence_hits += any(a in sentence for a in q.answers)
-        rows.append({"id": q.id, "lang": q.lang, "ranked": ranked[q.id], "answer_sentence": sentence})
+        rows.append({"id": q.id, "lang": q.lang, "ranked": ranked[q.id], "answer_sentence": sentence,
+                     "confident": result.confident, "confidence": result.confidence})
         if progress:
             progress("evaluate", i + 1, len(questions))
     out = metrics(ranked, questions, ks=(1, 5, 10))
@@ -130,6 +197,8 @@ def evaluate(questions: list[Question], engine, k: int = 10, progress=None) -> d
         "by_lang": out,
         "answer_sentence_hit_rate": sentence_hits / sentence_total if sentence_total else None,
         "answer_sentence_n": sentence_total,
+        "confident_when_first": _confident_share(rows, questions, first=True),
+        "confident_otherwise": _confident_share(rows, questions, first=False),
         "latency_ms_p50": 1000 * _percentile(latencies, 0.5),
         "latency_ms_p95": 1000 * _percentile(latencies, 0.95),
     }

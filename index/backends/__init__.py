@@ -37,8 +37,9 @@ def resolve(index: Path | None = None, backend: str | None = None, uri: str | No
         from qa import paths
 
         if index is not None:
-            return index.expanduser(), False
-        return paths.default_index_dir(), not os.environ.get("QA_INDEX")
+            return folder_path(index, "--index"), False
+        is_default = not os.environ.get("QA_INDEX")
+        return folder_path(paths.default_index_dir(), "--index" if is_default else "QA_INDEX"), is_default
     if index is not None:
         raise UserError("--index names a FAISS folder; a Milvus index is named with "
                         "--uri and --collection")
@@ -48,6 +49,44 @@ def resolve(index: Path | None = None, backend: str | None = None, uri: str | No
                         "server (http://host:19530); or set QA_URI")
     collection = collection or os.environ.get("QA_COLLECTION") or DEFAULT_COLLECTION
     return MilvusRef.parse(uri, collection), False
+
+
+def folder_path(path: Path, what: str = "--index") -> Path:
+    """`path` made absolute, or a one-line UserError for a path no index folder can have.
+
+    Every command names its folder through `resolve`, so this is the one place that refuses
+    the filesystem root (`--index /`, whose name is empty: no place beside it to build in),
+    a path that is not valid UTF-8 (SQLite opens files by UTF-8 URI), and an existing file
+    where a folder should be or should go. `--index .` is the current folder, by its name."""
+    raw = os.fsencode(path.expanduser())
+    shown = raw.decode("utf-8", "backslashreplace")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"{what} {shown}: the path is not valid UTF-8; rename the folder or "
+                        "choose another one") from None
+    folder = Path(os.path.abspath(path.expanduser()))
+    if not folder.name:
+        raise UserError(f"{what} {shown}: the filesystem root cannot be an index folder; "
+                        "choose an empty or new folder")
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{what} {shown}: a file, not an index folder; choose an empty or "
+                        "new folder")
+    for parent in folder.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UserError(f"{what} {shown}: {parent} is a file, not a folder")
+            break
+    return folder
+
+
+def check_replaceable(ref: IndexRef) -> None:
+    """Refuse, before any work, a build or copy whose result would replace something qa did
+    not write (see index.store.check_ours); a Milvus collection is always qa's own."""
+    if isinstance(ref, Path):
+        from index.store import check_ours
+
+        check_ours(ref)
 
 
 def cli_args(ref: IndexRef) -> str:
@@ -118,12 +157,18 @@ def staged(ref: IndexRef, manifest: Manifest) -> Iterator[IndexStore]:
     import shutil
 
     from index.build import swap_in
-    from index.store import Store
+    from index.store import Store, check_ours
 
+    check_ours(ref)
     ref.parent.mkdir(parents=True, exist_ok=True)
     staging = ref.with_name(f".{ref.name}.building")
-    if staging.exists():
+    if os.path.lexists(staging):  # a build that died; cleared only if it is one of ours
+        check_ours(staging)
         shutil.rmtree(staging)
-    with Store.create(staging, manifest) as store:
-        yield store
+    try:
+        with Store.create(staging, manifest) as store:
+            yield store
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # a failed build (disk full, Ctrl-C) leaves nothing
+        raise
     swap_in(staging, ref)

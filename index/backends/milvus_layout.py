@@ -156,11 +156,17 @@ def families(client: MilvusClient, root: str) -> set[str]:
 
 
 def literal(value: str) -> str:
-    """A string as a Milvus filter literal (Milvus Lite takes no filter templates)."""
-    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value):
-        raise ValueError(f"control character in {value!r} cannot be used in a Milvus filter")
+    """A string as a Milvus filter literal (Milvus Lite takes no filter templates).
+
+    Milvus's expression grammar takes any character as itself inside double quotes except
+    the quote, the backslash and the two line breaks, which are escaped; it knows no
+    `\\xNN` or `\\uNNNN` escapes. Every other character, control characters (ESC, NUL) and
+    characters beyond the BMP included, is passed as it is: an article id is whatever its
+    file name was, and must be findable by it (tests/test_output_safety.py checks every
+    code point against Milvus Lite).
+    """
     escaped = (value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-               .replace("\r", "\\r").replace("\t", "\\t"))
+               .replace("\r", "\\r"))
     return f'"{escaped}"'
 
 
