@@ -7,10 +7,11 @@ their 764 paragraphs are in the TyDi pool, so each question is asked, through th
 own answer path, against the TyDi pool index (4,650 paragraphs, the answerable paragraph
 among them when there is one). Label: the question has an answer.
 
-Prints cross-validated AUC and accuracy of each signal alone and of the logistic model, the
-coefficients to paste into qa/confidence.py (fitted on all of IDK-MRC), and, as a check that
-was never fitted on, the flag rate on questions asked of the wrong corpus (TyDi and xling
-questions over the FacQA news pool) next to FacQA's own questions over it.
+Prints cross-validated AUC and accuracy of each signal alone and of a logistic model fitted
+on IDK-MRC alone, and, as a check that was never fitted on, the flag rate on questions asked
+of the wrong corpus (TyDi and xling questions over the FacQA news pool) next to FacQA's own
+questions over it. IDK-MRC is one more signal: the shipped coefficients are fitted on the
+real case (the answer not in the index) by benchmarks/honest_dev.py.
 """
 from __future__ import annotations
 
@@ -118,7 +119,7 @@ def main() -> None:
 
     model = fit(X, y)
     mean, scale, w = model
-    print("\n# paste into qa/confidence.py")
+    print("\n# IDK-MRC-only fit (for comparison; qa/confidence.py's comes from honest_dev.py)")
     print("MEANS =", {f: round(float(m), 5) for f, m in zip(FEATURES, mean)})
     print("SCALES =", {f: round(float(s), 5) for f, s in zip(FEATURES, scale)})
     print("WEIGHTS =", {f: round(float(v), 5) for f, v in zip(FEATURES, w[1:])})

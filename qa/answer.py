@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from qa import confidence, sentence_choice
 from qa.citations import cite
 from qa.duplicates import collapse
-from qa.retrieve import DEFAULT_FUSION, Fusion, search
+from qa.retrieve import DEFAULT_FUSION, Fusion, Query, search
 from qa.sentences import sentence_spans
 from qa.types import Answer, AnswerPassage, Hit
 
@@ -49,12 +49,19 @@ def choose_sentences(engine: Engine, qvec, question: str,
 
 def answer(engine: Engine, question: str, k: int = 5, fusion: Fusion = DEFAULT_FUSION) -> Answer:
     """Up to `k` distinct passages. Twice as many are retrieved so that collapsing repeats of
-    one text still leaves `k` different ones."""
-    query = search(engine.store, engine.embedder, question, 2 * k, fusion)
-    qvec, coverage = query.vector, query.coverage
+    one text still leaves `k` different ones, and never fewer than the confidence judgement
+    reads, so that `k` does not change it."""
+    query = search(engine.store, engine.embedder, question, max(2 * k, confidence.DEPTH), fusion)
+    return answer_from_query(engine, question, query, k)
+
+
+def answer_from_query(engine: Engine, question: str, query: Query, k: int = 5) -> Answer:
+    """The answer built from a ranking made elsewhere (the question alone, or read in its
+    conversation): near-duplicates collapsed, answer sentences chosen with the ranking's own
+    vector, citations, and the judgement of whether it answers."""
     groups = collapse(query.hits)[:k]
     hits = [g.hit for g in groups]
-    spans, sentence_scores = choose_sentences(engine, qvec, question, hits)
+    spans, sentence_scores = choose_sentences(engine, query.vector, question, hits)
     passages = [
         AnswerPassage(rank=i + 1, hit=h, answer_sentence=h.text[a:b], sentence_start=a,
                       sentence_end=b, citation=cite(h, h.metadata),
@@ -63,8 +70,28 @@ def answer(engine: Engine, question: str, k: int = 5, fusion: Fusion = DEFAULT_F
     ]
     result = Answer(question=question, passages=passages)
     if hits:
-        signals = confidence.signals(question, hits, sentence_scores[0], coverage)
-        result.signals = signals.as_dict()
-        result.confidence = confidence.probability(signals)
-        result.calibrated = confidence.is_calibrated(engine.store.manifest.model, coverage)
+        judge(engine, result, query.hits, sentence_scores[0], query.coverage)
     return result
+
+
+def judge(engine: Engine, result: Answer, retrieved: list[Hit], sentence_score: float,
+          coverage: float) -> None:
+    """Fill in whether `result` answers: confidence, calibration and, when it does not, why.
+
+    `retrieved`: the search's hits, best first, at least `confidence.DEPTH` deep where the
+    index has so many; `sentence_score`: the top passage's answer-sentence cosine;
+    `coverage`: the search's vocabulary coverage of the question."""
+    signals = confidence.signals(result.question, retrieved, sentence_score, coverage)
+    result.signals = signals.as_dict()
+    result.confidence = confidence.probability(signals)
+    result.calibrated = confidence.is_calibrated(engine.store.manifest.model)
+    if result.confident is False:
+        shown = [p.hit for p in result.passages]
+        missing = confidence.missing_words(result.question, shown)
+        result.no_answer_reason = confidence.reason(missing, _unknown_words(engine, missing))
+
+
+def _unknown_words(engine: Engine, words: list[str]) -> set[str]:
+    """Which of `words` the index has never seen (one vocabulary look-up each; only asked
+    when the answer is judged not confident, and only for the words no passage shown has)."""
+    return {w for w in words if engine.store.vocabulary_coverage(w) == 0.0}

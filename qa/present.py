@@ -17,6 +17,7 @@ def to_json(answer: Answer) -> str:
             "question": answer.question,
             "confident": answer.confident,
             "confidence": None if answer.confidence is None else round(answer.confidence, 4),
+            "no_answer_reason": answer.no_answer_reason,
             "hits": [
                 {
                     "rank": p.rank,
@@ -39,6 +40,14 @@ def to_json(answer: Answer) -> str:
     )
 
 
+def no_answer_why(answer: Answer) -> str:
+    """What follows "No confident answer": the confidence and the reason, e.g.
+    "(confidence 0.02): nothing in the index mentions Prancis". The reason names the
+    question's own words, so it is made inert like any article text."""
+    why = inert(answer.no_answer_reason or "nothing in the index seems to answer this")
+    return f"(confidence {answer.confidence:.2f}): {why}" if answer.confidence is not None else f": {why}"
+
+
 def print_answer(answer: Answer, console: Console) -> None:
     """Numbered citation, score, then the paragraph with its answer sentence highlighted.
 
@@ -51,11 +60,10 @@ def print_answer(answer: Answer, console: Console) -> None:
         console.print(Text("No passages found. Is the index empty? Try: qa index status"))
         return
     plain = console.no_color or not console.is_terminal
-    if not answer.confident:
+    if answer.confident is False:
         note = Text()
         note.append("No confident answer", style="bold yellow")
-        note.append(f" (confidence {answer.confidence:.2f}): nothing in the index seems to answer "
-                    "this. The closest passages:")
+        note.append(f" {no_answer_why(answer)}. The closest passages:")
         console.print(note, soft_wrap=plain)
         console.print()
     for p in answer.passages:

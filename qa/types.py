@@ -61,19 +61,59 @@ class AnswerPassage:
 @dataclass
 class Answer:
     """`confidence` is the calibrated probability that the top passage answers; `calibrated`
-    says whether the calibration holds for this model and question (only then may a low value
-    hide anything; see qa.confidence)."""
+    says whether the calibration holds for the index's model (see qa.confidence).
+    `no_answer_reason` says in a few words why the answer is judged not confident."""
 
     question: str
     passages: list[AnswerPassage] = field(default_factory=list)
     confidence: float | None = None
     calibrated: bool = False
     signals: dict[str, float] = field(default_factory=dict)
+    no_answer_reason: str | None = None
 
     @property
-    def confident(self) -> bool:
+    def confident(self) -> bool | None:
+        """False: nothing found, or the judgement says nothing answers. None: no judgement
+        (a model the calibration was not made for): never presented as confident."""
         from qa.confidence import THRESHOLD
 
         if not self.passages:
             return False
-        return not self.calibrated or self.confidence is None or self.confidence >= THRESHOLD
+        if not self.calibrated or self.confidence is None:
+            return None
+        return self.confidence >= THRESHOLD
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How a question was read in its conversation. `mode`: "first" (nothing before it),
+    "follow-up" (read with the turns before it; `article_id` is the article it leaned on)
+    or "new topic" (self-contained, read on its own). `about` is the few words shown to the
+    user ("about: ... (after: ...)"); empty when nothing but the question was used."""
+
+    mode: str = "first"
+    about: str = ""
+    article_id: str | None = None
+    searched: str = ""  # the words given to the word search, when not the question alone
+
+
+@dataclass
+class Turn:
+    """One question of a conversation with how it was read and the answer shown."""
+
+    conversation_id: int
+    number: int  # 1-based within the conversation
+    question: str
+    reading: Reading
+    answer: Answer
+    asked_at: str = ""
+
+
+@dataclass
+class Conversation:
+    """A conversation with one index (`index_key` names the index it was held with)."""
+
+    id: int
+    index_key: str
+    started_at: str
+    turns: list[Turn] = field(default_factory=list)

@@ -87,16 +87,18 @@ def test_shared_words_count_after_stemming():
     assert s[0] == 0.8 + 0.1 and s[1] == 0.8
 
 
-def test_term_recall_ignores_words_the_corpus_never_saw():
-    from qa.confidence import term_recall
+def test_word_evidence_counts_words_the_corpus_never_saw_as_absent():
+    from qa.confidence import word_share
+    from index.lexical import query_terms
     from qa.types import Hit
 
     hit = Hit(paragraph_id=1, article_id="a", title="Seoul", source="s", paragraph=1, line=1,
               text="Seoul memanggil duta besar Rusia.", score=0.8)
-    # Four content terms; the corpus knows one of them (coverage 0.25): "seoul", present here.
-    assert term_recall("Who summoned the Russian ambassador Seoul?", hit, 0.25) == 1.0
-    assert term_recall("Siapa yang memanggil duta besar Jepang?", hit, 1.0) == 0.75
-    assert term_recall("Siapa?", hit, 1.0) == 0.0
+    # An English question's words are absent from Indonesian text (no exemption for them),
+    # except names: "Seoul" as such and "Russian" as the near spelling "Rusia".
+    assert word_share(query_terms("Who summoned the Russian ambassador Seoul?"), hit) == 0.5
+    assert word_share(query_terms("Siapa yang memanggil duta besar Jepang?"), hit) == 0.75
+    assert word_share(query_terms("Siapa?"), hit) == 0.5  # no content words: no evidence
 
 
 def test_json_carries_confidence_and_near_duplicate_citations():
@@ -113,5 +115,10 @@ def test_json_carries_confidence_and_near_duplicate_citations():
     data = json.loads(to_json(Answer("q", [p], confidence=0.3, calibrated=True)))
     assert data["confident"] is False and data["confidence"] == 0.3
     assert data["hits"][0]["also_in"] == ["T2 - para 5 - t.txt:6"]
+    assert data["no_answer_reason"] is None
+    data = json.loads(to_json(Answer("q", [p], confidence=0.3, calibrated=True,
+                                     no_answer_reason="nothing in the index mentions Prancis")))
+    assert data["no_answer_reason"] == "nothing in the index mentions Prancis"
+    # Another model: no judgement at all (null), never a default "confident".
     data = json.loads(to_json(Answer("q", [p], confidence=0.3, calibrated=False)))
-    assert data["confident"] is True
+    assert data["confident"] is None
