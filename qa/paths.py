@@ -30,6 +30,11 @@ def default_index_dir() -> Path:
     return Path(env).expanduser() if env else data_dir() / "indexes" / "default"
 
 
+def conversations_db() -> Path:
+    """One database for the conversations held with every index (each names its index)."""
+    return data_dir() / "conversations.sqlite"
+
+
 def model_name() -> str:
     return os.environ.get("QA_MODEL") or DEFAULT_MODEL
 
