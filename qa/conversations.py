@@ -45,6 +45,7 @@ def _m1_initial(db: sqlite3.Connection) -> None:
         searched TEXT NOT NULL,
         confidence REAL,
         calibrated INTEGER NOT NULL,
+        no_answer_reason TEXT,
         asked_at TEXT NOT NULL,
         UNIQUE (conversation_id, number))""")
     db.execute("""CREATE TABLE passages (
@@ -173,9 +174,11 @@ class ConversationStore:
                                      "WHERE conversation_id = ?", (cid,)).fetchone()[0]
             cur = self.db.execute(
                 "INSERT INTO turns (conversation_id, number, question, mode, about, article_id, "
-                "searched, confidence, calibrated, asked_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "searched, confidence, calibrated, no_answer_reason, asked_at) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (cid, number, question, reading.mode, reading.about, reading.article_id,
-                 reading.searched, answer.confidence, int(answer.calibrated), asked))
+                 reading.searched, answer.confidence, int(answer.calibrated),
+                 answer.no_answer_reason, asked))
             turn_id = cur.lastrowid
             self.db.execute("UPDATE conversations SET activity = (SELECT max(activity) + 1 FROM "
                             "conversations) WHERE id = ?", (cid,))
@@ -200,12 +203,13 @@ class ConversationStore:
     def turns(self, cid: int) -> list[Turn]:
         rows = self.db.execute(
             "SELECT id, number, question, mode, about, article_id, searched, confidence, "
-            "calibrated, asked_at FROM turns WHERE conversation_id = ? ORDER BY number",
-            (cid,)).fetchall()
+            "calibrated, no_answer_reason, asked_at FROM turns WHERE conversation_id = ? "
+            "ORDER BY number", (cid,)).fetchall()
         out = []
-        for tid, number, question, mode, about, article_id, searched, conf, calibrated, asked in rows:
+        for (tid, number, question, mode, about, article_id, searched, conf, calibrated, why,
+             asked) in rows:
             answer = Answer(question=question, passages=self._passages(tid), confidence=conf,
-                            calibrated=bool(calibrated))
+                            calibrated=bool(calibrated), no_answer_reason=why)
             out.append(Turn(conversation_id=cid, number=number, question=question,
                             reading=Reading(mode=mode, about=about, article_id=article_id,
                                             searched=searched),

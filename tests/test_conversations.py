@@ -78,6 +78,20 @@ def test_store_keeps_turns_with_passages_and_citations(tmp_path):
         assert store.last_id("/idx/b") == other.id
 
 
+def test_a_flagged_answer_keeps_its_reason(tmp_path):
+    """A resumed or exported "No confident answer" says why, as it did when it was shown."""
+    with ConversationStore(tmp_path / "c.sqlite") as store:
+        conv = store.start("idx")
+        flagged = _answer("Apa ibu kota Prancis?", ["Paris adalah kota."])
+        flagged.confidence, flagged.no_answer_reason = 0.01, "nothing in the index mentions Prancis"
+        store.add_turn(conv.id, flagged.question, Reading(), flagged)
+        store.add_turn(conv.id, "Siapa?", Reading(), _answer("Siapa?", ["Korea Selatan."]))
+        first, second = store.turns(conv.id)
+    assert first.answer.no_answer_reason == "nothing in the index mentions Prancis"
+    assert first.answer.confident is False
+    assert second.answer.no_answer_reason is None
+
+
 def test_unknown_conversation_is_a_user_error(tmp_path):
     from index.errors import UserError
 

@@ -45,8 +45,12 @@ def dev_questions(per_file: int = 60) -> list[str]:
     for path in sorted(DATA.glob("*_dev.jsonl")):
         with open(path, encoding="utf-8") as f:
             rows = [json.loads(line) for line in f]
-        step = max(1, len(rows) // per_file)
-        out += [r["question"] for r in rows[::step][:per_file]]
+        # Question sets hold one question a row; conversation sets (conv_dev) a row of turns.
+        questions = [q for r in rows
+                     for q in ([r["question"]] if "question" in r else
+                               [t["question"] for t in r.get("turns", ())])]
+        step = max(1, len(questions) // per_file)
+        out += questions[::step][:per_file]
     return out
 
 

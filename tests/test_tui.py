@@ -631,9 +631,12 @@ def _fixed_answer(engine, question, k=5):
 
 @pytest.fixture
 def snap_app(env, monkeypatch):
-    import tui.library
+    import qa.followup
 
-    monkeypatch.setattr(tui.library, "ask", _fixed_answer)
+    # The chat answers a conversation's first question (all these snapshots ask one) with
+    # qa.followup's stand-alone path.
+    monkeypatch.setattr(qa.followup, "answer", lambda engine, question, k=5, fusion=None:
+                        _fixed_answer(engine, question, k))
     return make_app(env["snap"])
 
 

@@ -11,9 +11,9 @@ from textual.binding import Binding
 
 from tui import library
 from tui.engine_worker import (BuildProgress, EngineFailed, EngineLoaded, EngineSays, EngineWorker,
-                               JobFinished, JobStarted)
+                               Job, JobFinished, JobStarted)
 from tui.history import QuestionHistory
-from tui.screens import ArticleScreen, ChatScreen, HelpScreen
+from tui.screens import ArticleScreen, ChatScreen, ConversationsScreen, HelpScreen
 
 if TYPE_CHECKING:
     from index.lifecycle import ChangeReport
@@ -30,7 +30,8 @@ class QaApp(App):
     ]
 
     def __init__(self, index_dir: Path, model: str | None = None, *, corpus: Path | None = None,
-                 build_default: bool = False, history: QuestionHistory | None = None) -> None:
+                 build_default: bool = False, history: QuestionHistory | None = None,
+                 resume: bool = False) -> None:
         super().__init__()
         self.index_dir = Path(index_dir) if isinstance(index_dir, str) else index_dir
         self.model = model
@@ -38,6 +39,8 @@ class QaApp(App):
         self.build_default = build_default
         self.history = history if history is not None else QuestionHistory.for_index(self.index_dir)
         self.engine = EngineWorker(self, self._open_engine)
+        self.conversations = library.ChatConversations(self.index_dir)
+        self.resume = resume
         self.quitting = False
 
     # ---- engine --------------------------------------------------------------------------
@@ -55,6 +58,18 @@ class QaApp(App):
     def on_mount(self) -> None:
         self.push_screen(ChatScreen())
         self.engine.start()
+        if self.resume:
+            conversations = self.conversations
+
+            async def done(conversation) -> None:
+                if conversation is None:
+                    self.notify("No earlier conversation with this index: starting a new one.",
+                                markup=False)
+                else:
+                    await self._show_conversation(conversation, "Resumed")
+
+            self.engine.submit(Job(run=lambda engine: conversations.open_last(), done=done,
+                                   failed=self._conversation_failed, kind="resume"))
 
     @property
     def chat(self) -> ChatScreen:
@@ -65,7 +80,11 @@ class QaApp(App):
         self._quit_if_waiting()
 
     def on_engine_failed(self, message: EngineFailed) -> None:
-        self.chat.engine_failed(str(message.error))
+        from index.errors import UserError
+        from qa.engine import error_line
+
+        error = message.error
+        self.chat.engine_failed(error_line(error) if isinstance(error, UserError) else str(error))
         self._quit_if_waiting()
 
     def on_engine_says(self, message: EngineSays) -> None:
@@ -127,11 +146,48 @@ class QaApp(App):
         if self.quitting and self._busy() is None:
             self.exit()
 
+    async def _show_conversation(self, conversation, verb: str) -> None:
+        from tui.text import plural
+
+        await self.chat.show_conversation(conversation)
+        self.notify(f"{verb} conversation {conversation.id} "
+                    f"({plural(len(conversation.turns), 'turn')}); the next question continues it.",
+                    markup=False)
+
+    def _conversation_failed(self, error: BaseException) -> None:
+        self.notify(str(error), title="Conversations", severity="error", markup=False,
+                    timeout=10)
+
+    def action_conversations(self) -> None:
+        """List this index's earlier conversations; the one picked becomes the current one."""
+        if isinstance(self.screen, ConversationsScreen):
+            return
+        conversations = self.conversations
+
+        def reopen(cid: int | None) -> None:
+            if cid is None:
+                return
+
+            async def done(conversation) -> None:
+                await self._show_conversation(conversation, "Reopened")
+
+            self.engine.submit(Job(run=lambda engine: conversations.open(cid), done=done,
+                                   failed=self._conversation_failed, kind="reopen"))
+
+        def listed(summaries) -> None:
+            if not summaries:
+                self.notify("No earlier conversations with this index yet.", markup=False)
+            elif not isinstance(self.screen, ConversationsScreen):
+                self.push_screen(ConversationsScreen(summaries), reopen)
+
+        self.engine.submit(Job(run=lambda engine: conversations.summaries(), done=listed,
+                               failed=self._conversation_failed, kind="conversations"))
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
 
 def run_chat(index_dir: Path, model: str | None = None, corpus: Path | None = None,
-             build_default: bool = False) -> None:
-    QaApp(index_dir, model, corpus=corpus, build_default=build_default).run()
+             build_default: bool = False, resume: bool = False) -> None:
+    QaApp(index_dir, model, corpus=corpus, build_default=build_default, resume=resume).run()

@@ -1,4 +1,5 @@
-"""The chat's only doors into the library: open the engine, answer, read the store.
+"""The chat's only doors into the library: open the engine, answer, keep conversations,
+read the store.
 
 No ranking or answering decisions are made in `tui/`; these are thin wrappers so the
 screens never touch SQLite, FAISS or torch themselves. All of them run on the engine
@@ -14,8 +15,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from index.build import Progress
     from index.store import StoredArticle, StoredParagraph
+    from qa.conversations import ConversationStore
     from qa.engine import Engine
-    from qa.types import Answer
+    from qa.types import Answer, Conversation, Turn
 
 DEFAULT_K = 5
 
@@ -36,10 +38,102 @@ def open_chat_engine(index_dir: Path, model: str | None, build_default: bool,
     return open_engine(index_dir, model, build_default=build_default, progress=progress, say=say)
 
 
-def ask(engine: Engine, question: str, k: int = DEFAULT_K) -> Answer:
-    from qa.answer import answer
+class ChatConversations:
+    """The chat's conversations with one index: the store and the current conversation.
 
-    return answer(engine, question, k=k)
+    SQLite connections belong to the thread that opened them, so the store is opened lazily
+    by the first job that needs it, on the engine thread, and every method here is called
+    from engine jobs only (which also keeps "new chat" ordered after questions asked before
+    it). `current` is None until the first question of a new chat starts one.
+    """
+
+    def __init__(self, index_ref) -> None:
+        from qa.conversations import index_key
+
+        self.key = index_key(index_ref)
+        self.current: int | None = None
+        self._store: ConversationStore | None = None
+
+    @property
+    def store(self) -> ConversationStore:
+        if self._store is None:
+            from qa.conversations import open_default
+
+            self._store = open_default()
+        return self._store
+
+    def ask(self, engine: Engine, question: str, k: int = DEFAULT_K) -> Turn:
+        """The next turn of the current conversation (started here for a first question),
+        recorded before it is shown, so quitting never loses an answered turn."""
+        from qa.conversations import ask_in_conversation
+
+        if self.current is None:
+            self.current = self.store.start(self.key).id
+        return ask_in_conversation(engine, self.store, self.current, question, k)
+
+    def new(self) -> None:
+        """Start afresh: the next question is read on its own, in a new conversation."""
+        self.current = None
+
+    def open(self, cid: int) -> Conversation:
+        """Make conversation `cid` (of this index) the current one; returns it with its turns."""
+        from index.errors import UserError
+
+        conv = self.store.get(cid)
+        if conv.index_key != self.key:
+            raise UserError(f"conversation {cid} was held with another index ({conv.index_key})")
+        self.current = conv.id
+        return conv
+
+    def open_last(self) -> Conversation | None:
+        """Reopen the conversation of this index started or continued last, if any."""
+        cid = self.store.last_id(self.key)
+        return None if cid is None else self.open(cid)
+
+    def summaries(self) -> list[ConversationSummary]:
+        """The conversations of this index that have turns, newest first."""
+        out = []
+        for conv in reversed(self.store.conversations(self.key)):
+            turns = self.store.turns(conv.id)
+            if turns:
+                out.append(ConversationSummary(conv.id, conv.started_at, len(turns),
+                                               turns[0].question))
+        return out
+
+    def export_markdown(self, folder: Path) -> Path | None:
+        """Write the current conversation as Markdown to `folder`, never over an existing
+        file; None when there is nothing to export yet."""
+        from qa.export import to_markdown
+
+        if self.current is None:
+            return None
+        conv = self.store.get(self.current)
+        if not conv.turns:
+            return None
+        text = to_markdown(conv)
+        stem = f"qa-conversation-{conv.id}"
+        for n in range(1, 10_000):
+            path = folder / (f"{stem}.md" if n == 1 else f"{stem}-{n}.md")
+            try:
+                with open(path, "x", encoding="utf-8") as f:  # "x": never overwrite
+                    f.write(text)
+                return path
+            except FileExistsError:
+                continue
+        raise FileExistsError(f"{folder}: too many {stem}-N.md files")
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+@dataclass(frozen=True)
+class ConversationSummary:
+    id: int
+    started_at: str
+    turns: int
+    first_question: str
 
 
 def index_info(engine: Engine) -> IndexInfo:

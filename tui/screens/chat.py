@@ -22,6 +22,11 @@ WELCOME = ("Ask about the indexed news articles, in English or Indonesian. Each 
            "open. F1 shows all keys.")
 
 
+def _about(turn) -> str:
+    """How a follow-up was read; nothing for a question read on its own."""
+    return turn.reading.about if turn.reading.mode == "follow-up" else ""
+
+
 class ChatScreen(Screen):
     AUTO_FOCUS = "#question"
     BINDINGS = [
@@ -29,7 +34,11 @@ class ChatScreen(Screen):
         Binding("ctrl+up", "previous_hit", "Previous hit", show=False),
         Binding("ctrl+b", "toggle_sidebar", "Articles"),
         Binding("ctrl+r", "sync", "Re-sync"),
-        Binding("ctrl+l", "clear", "Clear", show=False),
+        Binding("ctrl+l", "clear", "New chat"),
+        # Hidden from the footer so it keeps fitting 80 columns; F1 and the palette list them.
+        Binding("ctrl+o", "app.conversations", "Conversations", show=False),
+        # priority: the question box would take Ctrl+E as "end of line" (End still does that)
+        Binding("ctrl+e", "export", "Export", show=False, priority=True),
         Binding("s", "toggle_sidebar", "Articles", show=False),
         Binding("q", "app.quit", "Quit", show=False),
         Binding("question_mark", "app.help", "Help", show=False),
@@ -131,16 +140,17 @@ class ChatScreen(Screen):
         card = AnswerCard(question, ready=self.app.engine.ready)
         await self.transcript.mount_all([line, card])
 
-        async def done(answer) -> None:
+        async def done(turn) -> None:
             if card.is_attached:
-                await card.show_answer(answer)
+                await card.show_answer(turn.answer, about=_about(turn))
                 card.call_after_refresh(self._answer_shown, line, card)
 
         def failed(error: BaseException) -> None:
             if card.is_attached:
                 card.show_error(str(error))
 
-        self.app.engine.submit(Job(run=lambda engine: library.ask(engine, question), done=done,
+        conversations = self.app.conversations
+        self.app.engine.submit(Job(run=lambda engine: conversations.ask(engine, question), done=done,
                                    failed=failed, started=lambda: card.is_attached and card.set_answering(),
                                    kind="answer"))
         self._update_state()
@@ -240,10 +250,52 @@ class ChatScreen(Screen):
         self.app.open_article(event.article.id)
 
     def action_clear(self) -> None:
+        """A new chat: the transcript clears and the next question is read on its own. The
+        conversation so far stays stored (Ctrl+O reopens it)."""
         self.selected = None
         self.transcript.remove_children()
         self.transcript.mount(self._welcome())
         self.question_input.focus()
+        conversations = self.app.conversations
+        self.app.engine.submit(Job(run=lambda engine: conversations.new(), kind="new chat"))
+
+    async def show_conversation(self, conversation) -> None:
+        """Replace the transcript with a stored conversation's turns, as they were shown."""
+        self.selected = None
+        await self.transcript.remove_children()
+        line = None
+        for turn in conversation.turns:
+            line = QuestionLine(turn.question)
+            card = AnswerCard(turn.question)
+            await self.transcript.mount_all([line, card])
+            await card.show_answer(turn.answer, about=_about(turn))
+        if line is None:
+            await self.transcript.mount(self._welcome())
+        else:  # the last turn, as it was shown when answered
+            self.call_after_refresh(self._answer_shown, line, card)
+        self.question_input.focus()
+
+    def action_export(self) -> None:
+        from pathlib import Path
+
+        from tui.text import display_path
+
+        conversations = self.app.conversations
+        folder = Path.cwd()
+
+        def done(path) -> None:
+            if path is None:
+                self.app.notify("Nothing to export yet: ask a question first.", markup=False)
+            else:
+                self.app.notify(f"Conversation written to {display_path(path)}", title="Export",
+                                markup=False)
+
+        def failed(error: BaseException) -> None:
+            self.app.notify(f"Could not export: {error}", title="Export failed",
+                            severity="error", markup=False, timeout=10)
+
+        self.app.engine.submit(Job(run=lambda engine: conversations.export_markdown(folder),
+                                   done=done, failed=failed, kind="export"))
 
     def action_sync(self) -> None:
         worker = self.app.engine

@@ -1,4 +1,8 @@
-"""F1 / ?: every key, grouped by where it works."""
+"""F1 / ?: every key, grouped by where it works.
+
+A question is read in the conversation before it (a follow-up like "when was that?"); the
+answer card says how ("about: ..."). Every answered question is stored as it is shown, so
+quitting never loses a conversation."""
 from __future__ import annotations
 
 from textual.binding import Binding
@@ -17,16 +21,17 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         ("Ctrl+↓ / Ctrl+↑", "next / previous hit"),
         ("Ctrl+B", "show or hide the list of indexed articles"),
         ("Ctrl+R", "re-sync: rebuild the index from its corpus folder"),
-        ("Ctrl+L", "clear the chat"),
+        ("Ctrl+L", "new chat: the next question is read on its own"),
+        ("Ctrl+O / Ctrl+E", "earlier conversations / export this one (Markdown)"),
         ("F1", "this help"),
         ("Ctrl+P", "command palette (themes, keys, quit)"),
-        ("Ctrl+Q", "quit"),
+        ("Ctrl+Q", "quit; the conversation is kept (qa chat --resume)"),
     ]),
     ("In the answers (after Tab or Esc)", [
         ("j n / k p", "next / previous hit"),
         ("Enter, o", "open the cited article at the paragraph"),
         ("c / y", "copy the citation / the passage"),
-        ("s, ?, q", "articles list, help, quit"),
+        ("s, ?, q", "articles list, help, quit (the conversation is kept)"),
         ("i, /", "back to the question box"),
     ]),
     ("In an article", [

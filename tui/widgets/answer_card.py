@@ -6,6 +6,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
+from qa.present import no_answer_why
 from qa.types import Answer, AnswerPassage
 from tui.text import join, plural, safe
 
@@ -72,6 +73,7 @@ class AnswerCard(Vertical):
         super().__init__(classes="card")
         self.question = question
         self.answer: Answer | None = None
+        self.about = ""
         self.state = "waiting"
         self._ready = ready
 
@@ -104,9 +106,15 @@ class AnswerCard(Vertical):
         self.add_class("-error")
         self.status.update(join(("Could not answer: ", "bold $text-error"), safe(message)))
 
-    async def show_answer(self, answer: Answer) -> None:
-        """Mount the passages; `state` becomes "answered" once they are in the DOM."""
+    async def show_answer(self, answer: Answer, about: str = "") -> None:
+        """Mount the passages; `state` becomes "answered" once they are in the DOM. `about`
+        says how a follow-up was read (which article and question it leaned on), shown as
+        one muted line above the passages so a wrong reading is seen at once."""
         self.answer = answer
+        self.about = about
+        if about:
+            await self.mount(Static(safe(" ".join(about.split()), MUTED_STYLE), markup=False,
+                                    classes="card-about"), before=self.status)
         passages = answer.passages
         if not passages:
             self.state = "answered"
@@ -115,11 +123,11 @@ class AnswerCard(Vertical):
                                     safe("Is the index empty? Ctrl+B lists its articles, "
                                          "Ctrl+R re-syncs it.")))
             return
-        if not answer.confident:
+        if answer.confident is False:
             self.add_class("-weak")
             self.status.update(join(
                 ("No confident answer", "bold $text-warning"),
-                (f" (confidence {answer.confidence:.2f}). The closest passages, probably "
+                (f" {no_answer_why(answer)}. The closest passages, probably "
                  "not answering your question:", MUTED_STYLE),
             ))
         else:
