@@ -5,6 +5,7 @@ Heavy modules (numpy, faiss, torch, sentence-transformers) are imported inside c
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -553,7 +554,7 @@ def eval_(
     repeated) stops the run with one error naming FILE:LINE and the reason: no line is
     skipped, since a skipped one would change every figure."""
     from qa.conversation_eval import is_conversation_file
-    from qa.engine import Engine, load_model, load_query_model
+    from qa.engine import load_model
     from qa.evaluate import evaluate, load_questions, pool_index
 
     if is_conversation_file(questions):
@@ -562,17 +563,12 @@ def eval_(
     if passages is None:
         raise UserError(f"{questions}: a question set needs --passages POOL.jsonl")
     loaded = load_questions(questions)  # a bad line is reported before any embedding
-    embedder = load_model(_model(model), _say)
     with _Bar() as bar:
-        store, folder = pool_index(passages, embedder, bar)
+        store, folder = pool_index(passages, load_model(_model(model), _say), bar)
         if (backend or os.environ.get("QA_BACKEND") or "faiss").lower() != "faiss":
             store, folder = _pool_copy(store, folder, backend, uri, collection, bar)
-        # Questions go through the same model path as `qa ask` (the ONNX export if any).
-        engine = Engine(store=store, embedder=load_query_model(_model(model), _say), index_dir=folder)
-        try:
+        with _pool_engine(store, folder, model) as engine:
             result = evaluate(loaded, engine, k=k, progress=bar)
-        finally:
-            engine.close()
     if as_json:
         _out_json(result)
         return
@@ -591,21 +587,31 @@ def eval_(
     print(f"latency per question: p50 {m['latency_ms_p50']:.0f} ms, p95 {m['latency_ms_p95']:.0f} ms")
 
 
+@contextlib.contextmanager
+def _pool_engine(store, folder, model: str | None):
+    """An engine over an evaluation pool's index whose questions go through the same model
+    path as `qa ask` (the ONNX export if any); closed when the block ends."""
+    from qa.engine import Engine, load_query_model
+
+    engine = Engine(store=store, embedder=load_query_model(_model(model), _say), index_dir=folder)
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
 def _eval_conversations(conversations: Path, articles: Path | None, k: int, as_json: bool,
                         model: str | None) -> None:
     from qa.conversation_eval import MODES, article_pool_index, evaluate_conversations, load_conversations
-    from qa.engine import Engine, load_model, load_query_model
+    from qa.engine import load_model
 
     if articles is None:
         raise UserError(f"{conversations}: conversations need --articles POOL.jsonl")
     loaded = load_conversations(conversations)
     with _Bar() as bar:
         store, folder = article_pool_index(articles, load_model(_model(model), _say), bar)
-        engine = Engine(store=store, embedder=load_query_model(_model(model), _say), index_dir=folder)
-        try:
+        with _pool_engine(store, folder, model) as engine:
             result = evaluate_conversations(loaded, engine, k=k, progress=bar)
-        finally:
-            engine.close()
     if as_json:
         _out_json(result)
         return

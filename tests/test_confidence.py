@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
+
+from tests.test_cli import cli_env  # noqa: F401 - a fixture: a user whose first ask builds the seed index
+from tests.test_cli import run_qa as cli_run
 
 CARD_EN = "Who summoned the Russian ambassador?"
 CARD_ID = "Siapa yang memanggil duta besar Rusia?"
@@ -17,27 +18,15 @@ OFF_ID = "Apa ibu kota Prancis?"
 
 
 def run_qa(args, env):
-    proc = subprocess.run([sys.executable, "-m", "qa", *args], env=env, capture_output=True,
-                          text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr
+    proc = cli_run(args, env)
     assert "Traceback" not in proc.stderr
     return proc.stdout
 
 
 @pytest.fixture(scope="module")
-def seed_env(default_model_dir, tmp_path_factory):
-    """A user with the bundled seed as the default index (built by the first `qa ask`)."""
-    home = tmp_path_factory.mktemp("home")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-    env.update(QA_MODEL_CACHE=str(default_model_dir.parent), XDG_DATA_HOME=str(home / "data"),
-               HOME=str(home), NO_COLOR="1", COLUMNS="200")
-    return env
-
-
-@pytest.fixture(scope="module")
-def asked(seed_env):
+def asked(cli_env):
     """`qa ask --json` for the card questions and two questions the seed cannot answer."""
-    return {q: json.loads(run_qa(["ask", q, "--json"], seed_env)) for q in (CARD_EN, CARD_ID, OFF_EN, OFF_ID)}
+    return {q: json.loads(run_qa(["ask", q, "--json"], cli_env)) for q in (CARD_EN, CARD_ID, OFF_EN, OFF_ID)}
 
 
 def test_card_question_is_an_answer(asked):
@@ -75,13 +64,13 @@ def test_reason_names_the_word_nothing_mentions(asked):
     assert "Prancis" in data["no_answer_reason"]
 
 
-def test_text_output_says_no_confident_answer_and_why(asked, seed_env):
-    out = run_qa(["ask", OFF_ID], seed_env)
+def test_text_output_says_no_confident_answer_and_why(asked, cli_env):
+    out = run_qa(["ask", OFF_ID], cli_env)
     first = out.splitlines()[0]
     assert first.startswith("No confident answer")
     assert "Prancis" in first
     assert "[1] " in out  # the closest passages follow
-    answered = run_qa(["ask", CARD_ID], seed_env)
+    answered = run_qa(["ask", CARD_ID], cli_env)
     assert "No confident answer" not in answered and answered.startswith("[1] ")
 
 
