@@ -124,8 +124,15 @@ async def wait_until(pilot, predicate, timeout: float = TIMEOUT, what: str = "co
 
 
 async def wait_ready(pilot):
-    await wait_until(pilot, lambda: pilot.app.engine.ready or pilot.app.engine.error is not None,
-                     what="the model")
+    """Until the chat has shown the loaded engine: `engine.ready` is set on the worker thread
+    a moment before the UI thread handles its EngineLoaded message and updates the status."""
+    def shown() -> bool:
+        engine = pilot.app.engine
+        if engine.error is not None:
+            return True
+        return engine.ready and not pilot.app.chat.status.state.startswith("Loading model")
+
+    await wait_until(pilot, shown, what="the model")
     assert pilot.app.engine.error is None, pilot.app.engine.error
 
 
