@@ -83,7 +83,7 @@ class Asker:
         from qa.engine import Engine
 
         self.store = store
-        self.engine = Engine(store=store, embedder=cache, index_dir=Path("."))
+        self.engine = Engine(store=store, embedder=cache, index_ref=Path("."))
 
     def candidates(self, question: str, qvec):
         from qa.retrieve import DEFAULT_FUSION, candidates, lexical_trust
@@ -161,7 +161,7 @@ def sample(questions: list[Question], n: int, seed: str, set_name: str) -> list[
 
 def cached(pool: Path, embedder) -> bool:
     """Whether the whole pool's index is already built (then it is used whole)."""
-    from index.build import manifest_for
+    from index.indexing.build import manifest_for
     from qa import paths
     from qa.evaluate import pool_key
 
@@ -388,8 +388,8 @@ def refresh_words(rows, args, embedder, pool_files, everyday) -> None:
 
 
 def open_seed(folder: Path, embedder):
-    from index.build import build_index, manifest_for
-    from index.store import Store
+    from index.indexing.build import build_index, manifest_for
+    from index.storage.faiss.store import Store
     from qa import paths
 
     if not (folder / "index.sqlite").exists():

@@ -12,7 +12,7 @@ One run measures, so the figures can be compared with each other on a shared mac
    question), for the before/after ratio;
 4. where a cold process spends its time (one instrumented process per index);
 5. warm, in one process at the IndoSum index, measured before the cold runs (whose load
-   would switch off onnxruntime's spinning, see index.query_encoder.cores_idle): per question, the embedding alone
+   would switch off onnxruntime's spinning, see index.models.query_encoder.cores_idle): per question, the embedding alone
    (`embed_queries`), the ranking alone (`qa.retrieve.retrieve`, the hits' text included),
    embedding + search + fetch as the product runs them (`qa.retrieve.search`, which does the
    word search while the question is embedded), and the whole
@@ -46,7 +46,7 @@ t0 = time.perf_counter()
 from pathlib import Path
 from qa.answer import answer
 from qa.engine import load_query_model
-from index.store import Store
+from index.storage.faiss.store import Store
 import numpy, onnxruntime, tokenizers, faiss
 t1 = time.perf_counter()
 store = Store.open(Path(sys.argv[1]))
@@ -58,7 +58,7 @@ if load is not None:
     load()
 t4 = time.perf_counter()
 from qa.engine import Engine
-answer(Engine(store=store, embedder=model, index_dir=Path(sys.argv[1])), sys.argv[2])
+answer(Engine(store=store, embedder=model, index_ref=Path(sys.argv[1])), sys.argv[2])
 t5 = time.perf_counter()
 print(json.dumps({"imports": t1 - t0, "open store": t2 - t1, "load encoder": t3 - t2,
                   "load vectors": t4 - t3, "answer": t5 - t4}))
@@ -111,7 +111,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def warm(index: Path, n: int, before: bool) -> dict[str, object]:
-    from index.store import Store
+    from index.storage.faiss.store import Store
     from qa.answer import answer
     from qa.engine import Engine, load_model, load_query_model
     from qa.retrieve import retrieve, search
@@ -120,11 +120,11 @@ def warm(index: Path, n: int, before: bool) -> dict[str, object]:
     questions = dev_questions(n)
     out: dict[str, object] = {"questions": len(questions), "vectors": None}
     try:
-        from index.query_encoder import cores_idle
+        from index.models.query_encoder import cores_idle
 
         out["spin"], out["load"] = cores_idle(), os.getloadavg()[0]
         model = load_query_model(store.manifest.model)
-        engine = Engine(store=store, embedder=model, index_dir=index)
+        engine = Engine(store=store, embedder=model, index_ref=index)
         for q in QUESTIONS:  # first search loads the vectors; not a warm figure
             answer(engine, q)
         embed, ranking, both, total = [], [], [], []
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("  where the time goes (one process)",
                      ", ".join(f"{k} {v:.2f}" for k, v in phases(indosum, env).items()) + " s"))
         rows.insert(0, ("IndoSum index", f"{w['paragraphs']:,} paragraphs"))
-        rows.append(("  onnxruntime threads spin (index.query_encoder.cores_idle)",
+        rows.append(("  onnxruntime threads spin (index.models.query_encoder.cores_idle)",
                      f"{'yes' if w['spin'] else 'no'}: load average {w['load']:.1f} when the "
                      "warm session was made"))
         for key in ("embed", "search", "embed+search", "answer", "embed (sentence-transformers)"):

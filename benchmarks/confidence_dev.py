@@ -97,7 +97,7 @@ def main() -> None:
 
     embedder = load_model(None)
     store, folder = pool_index(args.data / "tydiqa_goldp_id_passages.jsonl", embedder)
-    engine = Engine(store=store, embedder=embedder, index_dir=folder)
+    engine = Engine(store=store, embedder=embedder, index_ref=folder)
     idk = load_questions(args.data / "idk_mrc_id_dev.jsonl")
     X, y = collect(engine, idk, lambda q: float(bool(q.answers)))
     if args.features:
@@ -128,17 +128,17 @@ def main() -> None:
 
     # Never fitted on: questions about other corpora, asked of the FacQA news pool, judged by
     # the model just fitted on IDK-MRC (the same one pasted into qa/confidence.py).
-    from qa import confidence
+    from qa.types import THRESHOLD
 
     store, folder = pool_index(args.data / "facqa_news_id_passages.jsonl", embedder)
-    engine = Engine(store=store, embedder=embedder, index_dir=folder)
+    engine = Engine(store=store, embedder=embedder, index_ref=folder)
     own = load_questions(args.data / "facqa_news_id_dev.jsonl")[:400]
     other = load_questions(args.data / "tydiqa_goldp_id_dev.jsonl")
     xling = [q for q in load_questions(args.data / "xling_enq_idctx_dev.jsonl") if q.lang == "en"][:200]
     for name, qs in (("FacQA questions (answerable)", own), ("TyDi questions (off-corpus)", other),
                      ("xling EN questions (off-corpus)", xling)):
         Xo, _ = collect(engine, qs, lambda q: 0.0)
-        flagged = float(np.mean(predict(model, Xo) < confidence.THRESHOLD))
+        flagged = float(np.mean(predict(model, Xo) < THRESHOLD))
         results[f"facqa pool: {name}"] = {"flagged": flagged}
         print(f"FacQA pool, {name:32}: flagged 'no confident answer' {flagged:.3f} of {len(qs)}")
     store.close()

@@ -156,7 +156,7 @@ def main() -> None:
 
     convs = load_conversations(DATA / "conv_dev.jsonl")
     store, folder = article_pool_index(DATA / "conv_pool_articles.jsonl", load_model(None))
-    engine = Engine(store=store, embedder=CachedEmbedder(load_query_model(None)), index_dir=folder)
+    engine = Engine(store=store, embedder=CachedEmbedder(load_query_model(None)), index_ref=folder)
     text, base = table(run_plain(engine, convs, args.k), "plain")
     print(text)
     configs = [("default", DEFAULT_FOLLOWUP)]

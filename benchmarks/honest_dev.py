@@ -105,7 +105,7 @@ def main() -> None:
         return
     features = args.features.split(",")
     if args.threshold is None:
-        from qa.confidence import THRESHOLD
+        from qa.types import THRESHOLD
 
         args.threshold = THRESHOLD
     unique = {}

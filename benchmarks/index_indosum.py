@@ -43,8 +43,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"IndoSum not found at {args.data}; nothing to measure.", file=sys.stderr)
         return 0
 
-    from index.lifecycle import add_paths, open_writable, read_sources, sync_folder
-    from index.passages import passage_views
+    from index.indexing.lifecycle import add_paths, open_writable, sync_folder
+    from index.indexing.sources import read_sources
+    from index.corpus.passages import passage_views
     from qa.engine import load_model
 
     work = Path(tempfile.mkdtemp(prefix="qa-indosum-"))

@@ -5,12 +5,12 @@ still reaches a top-5 answer.
     python benchmarks/junk_indosum.py --no-index      # part 1 only (no model, seconds)
 
 1. Every IndoSum paragraph goes through the real JSONL reader; each one that does not come
-   out as a passage is counted by why (`index.junk` kind, by-line kept as metadata, repeat).
+   out as a passage is counted by why (`index.corpus.junk` kind, by-line kept as metadata, repeat).
    A random sample (fixed seed) of 40 dropped and 40 kept short (< 60 characters) paragraphs
    is printed so a person can judge the rules' precision by eye.
 2. `--questions` articles are chosen with a fixed seed; the first sentence of each one's
    `summary` is a question. They and random distractors (`--articles` in all) are indexed
-   with the library (index.lifecycle.add_paths, real model, FAISS, SQLite), every question is
+   with the library (index.indexing.lifecycle.add_paths, real model, FAISS, SQLite), every question is
    answered with qa.retrieve.retrieve (top 5), and each hit is checked by an independent,
    stricter test than the rules: fewer than 4 words, or no run of 3 lowercase words. The
    count of such hits is printed with each one, so a rule gap shows as a named paragraph.
@@ -43,8 +43,8 @@ def strict_junk(text: str) -> bool:
 
 
 def why_dropped(text: str) -> str:
-    from index.junk import junk_kind
-    from index.read_text import _METADATA, _METADATA_MAX_CHARS
+    from index.corpus.junk import junk_kind
+    from index.corpus.read_text import _METADATA, _METADATA_MAX_CHARS
 
     kind = junk_kind(text)
     if kind == "navigation":
@@ -55,7 +55,7 @@ def why_dropped(text: str) -> str:
 
 
 def drop_census(records: list[tuple[int, dict, str]]) -> None:
-    from index.read_jsonl import parse_record
+    from index.corpus.read_jsonl import parse_record
     from index.errors import ReadError
 
     rng = random.Random(SEED)
@@ -101,8 +101,8 @@ def first_sentence(record: dict) -> str:
 
 def top5_check(records: list[tuple[int, dict, str]], n_questions: int, n_articles: int,
                model_name: str | None) -> None:
-    from index.lifecycle import add_paths, open_writable
-    from index.store import Store
+    from index.indexing.lifecycle import add_paths, open_writable
+    from index.storage.faiss.store import Store
     from qa.engine import load_model, load_query_model
     from qa.retrieve import retrieve
 

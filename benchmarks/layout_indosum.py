@@ -6,7 +6,7 @@ Run:  QA_MODEL_CACHE=/tmp/qacache python benchmarks/layout_indosum.py \\
 The source index (any layout, any schema version) is copied twice. One copy is moved to
 exact search (QA_FLAT_MAX_VECTORS above its size), the other to the layout qa picks for its
 size (4-bit IVF codes past 100k vectors), each by one commit that re-adds an article with
-its own stored vectors, which is where index.vectors.fit migrates a layout. Both copies then
+its own stored vectors, which is where index.storage.faiss.vectors.fit migrates a layout. Both copies then
 hold the same vectors (the float16 table's), so any difference in answers is the layout's.
 Queries are the first sentence of IndoSum summaries (as in milvus_indosum.py), embedded
 once; per question both copies rank with the product's qa.retrieve.retrieve (top 5: dense and
@@ -30,9 +30,9 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 def relayout(path: Path, flat_max: int | None) -> str:
     """Commit one unchanged article so the store fits its layout to the size; returns it."""
-    from index import vectors as ann
-    from index.migrate import _read_article
-    from index.store import Store
+    from index.storage.faiss import vectors as ann
+    from index.indexing.migrate import _read_article
+    from index.storage.faiss.store import Store
 
     if flat_max is None:
         os.environ.pop(ann.ENV_FLAT_MAX, None)
@@ -70,7 +70,7 @@ def main() -> int:
         layouts[name] = relayout(path, 10**9 if name == "exact" else None)
         print(f"{name}: {layouts[name]} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
-    from index.store import Store
+    from index.storage.faiss.store import Store
     from qa.engine import load_query_model
     from qa.retrieve import retrieve
 

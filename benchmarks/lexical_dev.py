@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from index import lexical  # noqa: E402
+from index.corpus import lexical  # noqa: E402
 from qa.evaluate import load_questions, metrics, pool_index  # noqa: E402
 
 from benchmarks.devsets import SETS  # noqa: E402

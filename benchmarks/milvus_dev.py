@@ -33,9 +33,9 @@ def percentile(values: list[float], q: float) -> float:
 
 def stores_for(name: str, pool: Path, embedder, uri: str, scratch: Path):
     """(FAISS store on a private copy of the cached pool index, Milvus store migrated from it)."""
-    from index.backends import MilvusRef, exists, open_store
-    from index.build import manifest_for
-    from index.migrate import migrate
+    from index.storage import MilvusRef, exists, open_store
+    from index.indexing.build import manifest_for
+    from index.indexing.migrate import migrate
 
     from qa import paths
     from qa.evaluate import pool_key

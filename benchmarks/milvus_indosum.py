@@ -6,7 +6,7 @@ Run:  python benchmarks/milvus_indosum.py --source /path/to/indosum-faiss-index 
 Embedding costs the same whichever backend stores the vectors, so it is not repeated here:
 the source is an existing FAISS index of the IndoSum articles (`qa index add
 indosum_news_articles.jsonl`), opened read-only. Its articles and vectors are copied with
-`index.migrate` into a fresh FAISS folder and into a fresh Milvus Lite file; each copy's time
+`index.indexing.migrate` into a fresh FAISS folder and into a fresh Milvus Lite file; each copy's time
 is that backend's store-side add (reading the source is the same work in both and is timed
 separately). Queries are the first sentence of IndoSum summaries, embedded once; latency is
 the product's ranking (qa.retrieve.retrieve, top 5: dense + lexical candidates, exact view
@@ -31,7 +31,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def read_time(source) -> float:
     """Seconds to read every article and its vectors from the source (part of both copies)."""
-    from index.migrate import _read_article
+    from index.indexing.migrate import _read_article
 
     started = time.perf_counter()
     for article in source.articles():
@@ -74,8 +74,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
 
-    from index.backends import MilvusRef, open_store
-    from index.migrate import migrate
+    from index.storage import MilvusRef, open_store
+    from index.indexing.migrate import migrate
     from qa.engine import load_model
 
     if args.work.exists():

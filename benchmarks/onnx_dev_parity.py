@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    from index.query_encoder import QueryEncoder
+    from index.models.query_encoder import QueryEncoder
     from qa.answer import answer
     from qa.engine import Engine, load_model, load_query_model
     from qa.evaluate import load_questions, metrics, pool_index
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
                 for side, vec in vecs.items():
                     ranked[side][q.id] = [h.article_id for h in retrieve(store, vec, q.question, 10)]
                 if i < args.sentences:
-                    picked = [answer(Engine(store=store, embedder=m, index_dir=folder), q.question, k=5)
+                    picked = [answer(Engine(store=store, embedder=m, index_ref=folder), q.question, k=5)
                               for m in (st, fast)]
                     sentence_n += 1
                     same_sentence += [p.answer_sentence for p in picked[0].passages] == \

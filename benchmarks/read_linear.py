@@ -77,7 +77,7 @@ SHAPES: dict[str, tuple[str, Callable[[int], str]]] = {
 
 
 def read_seconds(path: Path, repeat: int = 3) -> float:
-    from index.read import read_file
+    from index.corpus.read import read_file
 
     best = float("inf")
     for _ in range(repeat):

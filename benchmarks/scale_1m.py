@@ -1,4 +1,4 @@
-"""Scale: exact search against the layout index.vectors switches to past 100k vectors, at
+"""Scale: exact search against the layout index.storage.faiss.vectors switches to past 100k vectors, at
 the IndoSum size (180k vectors), at 1M vectors, and at 5M vectors: a million paragraphs, as
 qa stores about five vectors per paragraph (the whole paragraph and its word windows).
 
@@ -16,9 +16,9 @@ but the padding also dominates the sample the 4-bit codes are trained on (83% of
 96% at 5M), which fits the codes to the random part and makes them coarser for the real
 vectors than training on a real corpus would. Read recall at 1M and 5M with both in mind.
 
-The product's path is measured: 4-bit IVF codes (index.vectors.new, trained on the sample
-index.vectors.training_rows picks) pick `depth` candidates, which are rescored from float16
-vectors in a real SQLite `vectors` table (index.vector_table, through index.vectors.search,
+The product's path is measured: 4-bit IVF codes (index.storage.faiss.vectors.new, trained on the sample
+index.storage.faiss.vectors.training_rows picks) pick `depth` candidates, which are rescored from float16
+vectors in a real SQLite `vectors` table (index.storage.faiss.vector_table, through index.storage.faiss.vectors.search,
 as Store.search_dense does). Per layout: build time (train + add; the table's insert time
 apart), query p50/p95 for one question, recall@10 against exact search (computed by a
 chunked numpy scan, so 5M float32 never need 7.7 GB at once), resident memory of a fresh
@@ -43,8 +43,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from index import vector_table  # noqa: E402
-from index import vectors as ann  # noqa: E402
+from index.storage.faiss import vector_table  # noqa: E402
+from index.storage.faiss import vectors as ann  # noqa: E402
 from qa import paths  # noqa: E402
 
 DIM = 384

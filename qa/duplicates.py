@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from index.passages import strip_dateline
+from index.corpus.passages import strip_dateline
 from qa.types import Hit
 
 THRESHOLD = 0.7

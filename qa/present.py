@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from qa.safe_text import inert
+from index.safe_text import inert
 from qa.types import Answer
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ from qa.types import Hit
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
-    from index.store import Store
+    from index.storage.faiss.store import Store
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ question over the one that answers it: the sentence that names the subject ("Kab
 Brebes adalah ...") beats the one that gives the asked-for fact ("Luas wilayahnya 1.902 km²").
 Cheap signals correct that:
 - the question's attribute words (content words outside names: "luas", "dibuka"), stemmed
-  (index.lexical) so "diresmikan" meets "meresmikan": the subject's name is in every sentence
+  (index.corpus.lexical) so "diresmikan" meets "meresmikan": the subject's name is in every sentence
   about it, the attribute mostly only in the answering one;
 - the expected answer type: a "kapan/when" question wants a sentence with a date or year,
   "berapa/how many" one with a number, "siapa/who" and "di mana/where" one that names someone
@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from index import lexical
+from index.corpus import lexical
 
 
 @dataclass(frozen=True)

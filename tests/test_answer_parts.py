@@ -3,7 +3,7 @@ from pathlib import Path
 
 from qa.citations import display_source
 from qa.retrieve import Fusion, fuse
-from qa.safe_text import inert
+from index.safe_text import inert
 from qa.sentences import sentence_spans, split_sentences
 from qa.types import Citation
 
@@ -89,7 +89,7 @@ def test_shared_words_count_after_stemming():
 
 def test_word_evidence_counts_words_the_corpus_never_saw_as_absent():
     from qa.confidence import word_share
-    from index.lexical import query_terms
+    from index.corpus.lexical import query_terms
     from qa.types import Hit
 
     hit = Hit(paragraph_id=1, article_id="a", title="Seoul", source="s", paragraph=1, line=1,

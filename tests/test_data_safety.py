@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from index.errors import UserError
-from index.lifecycle import (RemovalNeedsConfirming, add_paths, open_writable, remove,
+from index.indexing.lifecycle import (RemovalNeedsConfirming, add_paths, open_writable, remove,
                              sync_folder)
 from tests.test_lifecycle import BANJIR, GEMPA, RATES, write
 
@@ -94,7 +94,7 @@ def corpus(tmp_path: Path) -> Path:
 
 def ids(index: Path) -> list[str]:
     """The article ids stored (read in-process: a `qa` process per look is slow)."""
-    from index.store import Store
+    from index.storage.faiss.store import Store
 
     with Store.open(index) as store:
         return sorted(a.id for a in store.articles())
@@ -151,8 +151,9 @@ def test_an_sqlite_file_of_another_program_is_not_deleted(env, embedder, corpus,
     interrupted qa index, whatever Store.create(overwrite=...) is asked."""
     import sqlite3
 
-    from index.build import manifest_for
-    from index.store import IndexStoreError, Store
+    from index.indexing.build import manifest_for
+    from index.storage.base import IndexStoreError
+    from index.storage.faiss.store import Store
 
     folder = tmp_path / "app"
     folder.mkdir()
@@ -172,8 +173,8 @@ def test_an_sqlite_file_of_another_program_is_not_deleted(env, embedder, corpus,
 def test_migrate_to_a_user_folder_is_refused_even_with_overwrite(embedder, corpus, tmp_path):
     """The FAISS target of `qa index migrate --to faiss` (here from a FAISS source: the copy
     path is the same whatever the source backend)."""
-    from index.backends import open_store
-    from index.migrate import migrate
+    from index.storage import open_store
+    from index.indexing.migrate import migrate
 
     source = tmp_path / "src"
     with open_writable(source, embedder) as store:
@@ -194,7 +195,7 @@ def test_migrate_to_a_user_folder_is_refused_even_with_overwrite(embedder, corpu
 
 
 def test_migrate_to_faiss_from_milvus_refuses_a_user_folder(env, embedder, corpus, tmp_path):
-    from index.backends import MilvusRef
+    from index.storage import MilvusRef
 
     ref = MilvusRef.parse(str(tmp_path / "news.db"), "qa_default")
     with open_writable(ref, embedder) as store:
@@ -209,7 +210,7 @@ def test_migrate_to_faiss_from_milvus_refuses_a_user_folder(env, embedder, corpu
 
 def test_a_leftover_staging_or_old_folder_that_is_not_ours_is_kept(env, embedder, corpus, tmp_path):
     """`.NAME.building` and `.NAME.old` are qa's names, but a user may own such a folder."""
-    from index.build import recover_swap
+    from index.storage.faiss.staging import recover_swap
 
     index = tmp_path / "idx"
     staging = user_folder(tmp_path / ".idx.building")
@@ -256,9 +257,9 @@ def test_dot_is_the_current_folder_when_empty_and_refused_when_it_holds_files(en
 
 
 def test_build_into_an_empty_folder_then_rebuild_and_build_again(embedder, corpus, tmp_path):
-    from index.build import build_index
-    from index.lifecycle import rebuild, verify
-    from index.store import Store
+    from index.indexing.build import build_index
+    from index.indexing.lifecycle import rebuild, verify
+    from index.storage.faiss.store import Store
 
     index = tmp_path / "idx"
     index.mkdir()
@@ -345,7 +346,7 @@ def test_sync_of_a_folder_that_now_yields_nothing_keeps_its_articles(env, embedd
 def test_sync_keeps_articles_of_a_subfolder_that_cannot_be_listed(embedder, corpus, tmp_path,
                                                                   monkeypatch):
     """A permission problem on a subfolder is an error to report, not a deletion."""
-    import index.read
+    import index.corpus.read
 
     write(corpus / "sub" / "rates.txt", RATES)
     with open_writable(tmp_path / "idx", embedder) as store:
@@ -358,14 +359,14 @@ def test_sync_keeps_articles_of_a_subfolder_that_cannot_be_listed(embedder, corp
                 raise PermissionError(13, "Permission denied", locked)
             return real_scandir(path)
 
-        monkeypatch.setattr(index.read.os, "scandir", scandir)
+        monkeypatch.setattr(index.corpus.read.os, "scandir", scandir)
         report = sync_folder(store, embedder, corpus)
         assert report.removed == 0 and any("permission denied" in str(e) for e in report.errors)
         assert sorted(a.id for a in store.articles()) == ["banjir", "gempa", "rates"]
 
 
 def test_an_index_folder_inside_the_corpus_is_neither_read_nor_harmed(embedder, corpus):
-    from index.build import build_index
+    from index.indexing.build import build_index
 
     index = corpus / "idx"
     with open_writable(index, embedder) as store:
@@ -382,7 +383,7 @@ def test_an_index_folder_inside_the_corpus_is_neither_read_nor_harmed(embedder, 
 
 
 def test_folder_swap_does_not_replace_or_clear_what_it_did_not_build(tmp_path):
-    from index.folder_swap import rebuilt
+    from index.models.folder_swap import rebuilt
 
     final = user_folder(tmp_path / "model")
     lookalike = user_folder(tmp_path / ".model.my-notes")

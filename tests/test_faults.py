@@ -21,9 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from index.backends import MilvusRef, open_store
-from index.lifecycle import add_paths, open_writable, verify
-from index.store import (DB_NAME, DiskFullError, IndexDamagedError, IndexReadOnlyError, Store)
+from index.storage import MilvusRef, open_store
+from index.indexing.lifecycle import add_paths, open_writable, verify
+from index.storage.base import DiskFullError, IndexDamagedError, IndexReadOnlyError
+from index.storage.faiss.folder import DB_NAME
+from index.storage.faiss.store import Store
 from tests.test_lifecycle import BANJIR, GEMPA, RATES, write
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,7 +119,7 @@ def umount(path: Path) -> None:
 # ---- 1. a full disk --------------------------------------------------------------------------
 
 def enospc_write(real):
-    """index.vectors.write that fails as a filling disk does, part way through a file (a new
+    """index.storage.faiss.vectors.write that fails as a filling disk does, part way through a file (a new
     index's empty file still goes through, so a build gets as far as its vectors)."""
     def write(index, f):
         if index.ntotal == 0:
@@ -128,14 +130,14 @@ def enospc_write(real):
     return write
 
 
-ENOSPC_IN_VECTORS_WRITE = ("import index.vectors as ann\nfrom tests.test_faults import enospc_write\n"
+ENOSPC_IN_VECTORS_WRITE = ("import index.storage.faiss.vectors as ann\nfrom tests.test_faults import enospc_write\n"
                            "ann.write = enospc_write(ann.write)")
 
 
 def test_enospc_while_writing_vectors_rolls_back_and_the_index_still_answers(
         index, embedder, new_articles, monkeypatch):
     before, before_files = state(index), files(index)
-    import index.vectors as ann
+    import index.storage.faiss.vectors as ann
 
     monkeypatch.setattr(ann, "write", enospc_write(ann.write))
     with open_writable(index, embedder) as store:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.folder_swap import rebuilt
+from index.models.folder_swap import rebuilt
 
 
 def test_finished_build_replaces_folder_and_leaves_nothing_beside_it(tmp_path):

@@ -32,7 +32,7 @@ Pada pekan berikutnya, Persib akan bertandang ke markas Bali United di Stadion K
 
 @pytest.fixture(scope="module")
 def engine(embedder, tmp_path_factory):
-    from index.build import build_index
+    from index.indexing.build import build_index
     from qa.engine import open_engine
     from qa.paths import seeds_dir
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from index.junk import junk_kind
-from index.read import read_file
-from index.read_jsonl import _slug_words
-from index.types import Article
+from index.corpus.junk import junk_kind
+from index.corpus.read import read_file
+from index.corpus.read_jsonl import _slug_words
+from index.corpus.types import Article
 
 JUNK = {
     "(end)": "initials",
@@ -160,8 +160,8 @@ def test_jsonl_title_from_slug_falls_back_to_text_when_slug_is_only_an_id(tmp_pa
 def test_an_index_read_under_older_rules_drops_junk_on_the_next_add(tmp_path, embedder, monkeypatch):
     """An unchanged file read under older rules is re-written (not skipped as unchanged) once
     the rules change, reusing every stored vector: junk leaves without a rebuild."""
-    from index import read_text
-    from index.lifecycle import add_paths, open_writable
+    from index.corpus import read_text
+    from index.indexing.lifecycle import add_paths, open_writable
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

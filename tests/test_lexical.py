@@ -4,9 +4,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from index import lexical, schema
-from index.store import Store
-from index.types import Article, Paragraph
+from index.corpus import lexical
+
+from index.storage.faiss import schema
+from index.storage.faiss.store import Store
+from index.corpus.types import Article, Paragraph
 from qa.duplicates import collapse
 from qa.types import Hit
 from tests.test_store import CORPUS, MANIFEST, N_PARAGRAPHS, make_article, unit_vectors

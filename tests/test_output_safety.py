@@ -123,7 +123,7 @@ def test_ask_prints_the_hostile_paragraph_and_citation_inert(hostile, env):
 def test_milvus_filter_literal_matches_every_code_point(tmp_path):
     from pymilvus import DataType, MilvusClient
 
-    from index.backends.milvus_layout import in_list, literal
+    from index.storage.milvus.layout import in_list, literal
 
     client = MilvusClient(str(tmp_path / "lit.db"))
     schema = client.create_schema(auto_id=False)

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 
 from index.errors import ReadError
-from index.read import read_paths
-from index.read_text import read_text_file
+from index.corpus.read import read_paths
+from index.corpus.read_text import read_text_file
 
 SEED = Path(__file__).resolve().parents[1] / "seeds" / "000_b0220605effb7f3f.txt"
 

@@ -17,8 +17,8 @@ import pytest
 
 from benchmarks.read_linear import SHAPES, read_seconds
 from index.errors import ReadError
-from index.read import read_file, read_paths
-from index.types import Article
+from index.corpus.read import read_file, read_paths
+from index.corpus.types import Article
 
 SIZE = 1024 * 1024
 BOUND = 4.0

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from index import read_text
+from index.corpus import read_text
 from index.errors import ReadError
-from index.read import expand_paths, read_file, read_paths
-from index.read_html import read_html_file
-from index.read_jsonl import read_jsonl_file
-from index.read_markdown import read_markdown_file
-from index.read_text import MAX_FILE_BYTES, MAX_PARAGRAPH_CHARS, MB, read_text_file
-from index.types import Article
+from index.corpus.read import expand_paths, read_file, read_paths
+from index.corpus.read_html import read_html_file
+from index.corpus.read_jsonl import read_jsonl_file
+from index.corpus.read_markdown import read_markdown_file
+from index.corpus.read_text import MAX_FILE_BYTES, MAX_PARAGRAPH_CHARS, MB, read_text_file
+from index.corpus.types import Article
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 INDOSUM = SHARED_DATA / "indosum_news_articles.jsonl"
@@ -254,7 +254,7 @@ def test_html_missing_trafilatura_is_a_read_error(tmp_path, monkeypatch):
 
 
 def test_trafilatura_is_imported_only_when_html_is_read():
-    code = "import sys, index.read; print('trafilatura' in sys.modules)"
+    code = "import sys, index.corpus.read; print('trafilatura' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index.backends import MilvusRef
-from index.lifecycle import add_paths, open_writable
-from index.store import UNIT_TOLERANCE, _prepare_vectors, _text_hash
+from index.storage import MilvusRef
+from index.indexing.lifecycle import add_paths, open_writable
+from index.storage.checks import UNIT_TOLERANCE, prepare_vectors as _prepare_vectors, text_hash as _text_hash
 from tests.test_lifecycle import BANJIR, GEMPA, write
 
 
@@ -106,8 +106,8 @@ def test_edit_re_embeds_one_paragraph_and_keeps_the_others_exactly(ref, embedder
 
 
 def test_migrate_copies_vectors_bit_for_bit(embedder, tmp_path):
-    from index.backends import open_store
-    from index.migrate import migrate
+    from index.storage import open_store
+    from index.indexing.migrate import migrate
 
     counting = CountingEmbedder(embedder)
     corpus = tmp_path / "corpus"

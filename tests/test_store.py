@@ -11,17 +11,17 @@ import numpy as np
 import pytest
 
 from index.errors import UserError
-from index.store import (
-    DB_NAME,
+from index.storage.base import (
     IndexLockedError,
     IndexMissingError,
     IndexStoreError,
     Manifest,
     ModelMismatchError,
     VIEW_SLOTS,
-    Store,
 )
-from index.types import Article, Paragraph
+from index.storage.faiss.folder import DB_NAME
+from index.storage.faiss.store import Store
+from index.corpus.types import Article, Paragraph
 
 DIM = 16
 ROOT = Path(__file__).resolve().parent.parent
@@ -326,7 +326,7 @@ def test_second_writer_times_out(built: tuple[Path, np.ndarray, list[int]]) -> N
         [sys.executable, "-c", textwrap.dedent(f"""
             import sys, time
             sys.path.insert(0, {str(ROOT)!r})
-            from index.store import Store
+            from index.storage.faiss.store import Store
             store = Store.open({str(path)!r}, writable=True)
             with store.writer():
                 print("locked", flush=True)
@@ -358,7 +358,7 @@ def test_crash_before_commit_keeps_last_state(built: tuple[Path, np.ndarray, lis
         import os, sys
         sys.path.insert(0, {str(ROOT)!r})
         import numpy as np
-        import index.store as st
+        import index.storage.faiss.store as st
         real = st._write_vectors
         def write_then_die(*args):
             real(*args)

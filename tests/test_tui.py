@@ -100,7 +100,7 @@ def env(built, default_model_dir, tmp_path, monkeypatch):
 
 def seed_paragraphs(env) -> int:
     """How many paragraphs the reader makes of the seed article (the reader may change)."""
-    from index.store import Store
+    from index.storage.faiss.store import Store
 
     with Store.open(env["seeds"]) as store:
         return store.counts()[1]
@@ -559,7 +559,7 @@ async def test_card_says_plainly_when_nothing_matches(confidence, calibrated, ex
 
 async def test_resync_from_corpus_folder(env, tmp_path, embedder):
     """Ctrl+R syncs incrementally: the new file is embedded, the unchanged one is not."""
-    from index.lifecycle import open_writable, sync_folder
+    from index.indexing.lifecycle import open_writable, sync_folder
     from qa import paths
     from tui.widgets import ArticleSidebar, StatusBar
 

@@ -15,9 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import vectors as ann
-from index.store import VIEW_SLOTS, Manifest, Store, _text_hash
-from index.types import Article, Paragraph
+from index.storage.faiss import vectors as ann
+from index.storage.base import VIEW_SLOTS, Manifest
+from index.storage.checks import text_hash as _text_hash
+from index.storage.faiss.store import Store
+from index.corpus.types import Article, Paragraph
 
 ROOT = Path(__file__).resolve().parent.parent
 DIM = 32
@@ -196,7 +198,7 @@ def test_rescoring_leaves_out_views_a_writer_removed_meanwhile(tmp_path, limit):
 def test_a_damaged_vectors_table_stops_the_migration_and_loses_nothing(tmp_path, limit):
     import sqlite3
 
-    from index.store import IndexStoreError
+    from index.storage.base import IndexStoreError
 
     path = tmp_path / "idx"
     with Store.create(path, MANIFEST) as store:
@@ -317,7 +319,7 @@ CRASHER = """
 import os, sys
 sys.path.insert(0, {root!r})
 sys.path.insert(0, {tests!r})
-import index.store as st
+import index.storage.faiss.store as st
 from test_vectors import add, articles
 where = sys.argv[1]
 if where == "build":  # dies in the middle of migrating: trained, one chunk moved

@@ -16,9 +16,8 @@ from tui.history import QuestionHistory
 from tui.screens import ArticleScreen, ChatScreen, ConversationsScreen, HelpScreen
 
 if TYPE_CHECKING:
-    from index.lifecycle import ChangeReport
-    from qa.engine import Engine
-    from qa.types import AnswerPassage
+    from qa.engine import Engine, IndexRef
+    from qa.resync import ChangeReport
 
 
 class QaApp(App):
@@ -29,34 +28,37 @@ class QaApp(App):
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
-    def __init__(self, index_dir: Path, model: str | None = None, *, corpus: Path | None = None,
-                 build_default: bool = False, history: QuestionHistory | None = None,
+    def __init__(self, index_ref: IndexRef | str, model: str | None = None, *,
+                 corpus: Path | None = None, build_default: bool = False,
                  resume: bool = False) -> None:
+        """`index_ref`: the index folder, or a Milvus collection."""
         super().__init__()
-        self.index_dir = Path(index_dir) if isinstance(index_dir, str) else index_dir
+        self.index_ref = Path(index_ref) if isinstance(index_ref, str) else index_ref
         self.model = model
         self.corpus = corpus
         self.build_default = build_default
-        self.history = history if history is not None else QuestionHistory.for_index(self.index_dir)
+        self.history = QuestionHistory.for_index(self.index_ref)
         self.engine = EngineWorker(self, self._open_engine)
-        self.conversations = library.ChatConversations(self.index_dir)
+        self.conversations = library.ChatConversations(self.index_ref)
         self.resume = resume
         self.quitting = False
 
     # ---- engine --------------------------------------------------------------------------
 
     def _open_engine(self, progress, say) -> Engine:
-        return library.open_chat_engine(self.index_dir, self.model, self.build_default,
+        return library.open_chat_engine(self.index_ref, self.model, self.build_default,
                                         progress=progress, say=say)
 
     def sync(self, engine: Engine, corpus: Path | None) -> ChangeReport:
         """Runs on the engine thread (a re-sync job)."""
-        from tui.sync import sync_corpus
+        from qa.resync import resync
 
-        return sync_corpus(engine, self.engine.progress, corpus)
+        return resync(engine, self.engine.progress, corpus)
 
     def on_mount(self) -> None:
-        self.push_screen(ChatScreen())
+        self.push_screen(ChatScreen(self.index_ref, worker=self.engine,
+                                    conversations=self.conversations, history=self.history,
+                                    resync=lambda engine: self.sync(engine, self.corpus)))
         self.engine.start()
         if self.resume:
             conversations = self.conversations
@@ -80,7 +82,7 @@ class QaApp(App):
         self._quit_if_waiting()
 
     def on_engine_failed(self, message: EngineFailed) -> None:
-        from index.errors import UserError
+        from qa.engine import UserError
         from qa.engine import error_line
 
         error = message.error
@@ -116,8 +118,8 @@ class QaApp(App):
 
     # ---- actions -------------------------------------------------------------------------
 
-    def open_article(self, article_id: str, passage: AnswerPassage | None = None) -> None:
-        self.push_screen(ArticleScreen(article_id, passage))
+    def on_chat_screen_open_article(self, message: ChatScreen.OpenArticle) -> None:
+        self.push_screen(ArticleScreen(message.article_id, message.passage, worker=self.engine))
 
     BUSY = {"loading": "the model loads", "sync": "the re-sync ends"}
 
@@ -188,6 +190,6 @@ class QaApp(App):
             self.push_screen(HelpScreen())
 
 
-def run_chat(index_dir: Path, model: str | None = None, corpus: Path | None = None,
+def run_chat(index_ref: IndexRef, model: str | None = None, corpus: Path | None = None,
              build_default: bool = False, resume: bool = False) -> None:
-    QaApp(index_dir, model, corpus=corpus, build_default=build_default, resume=resume).run()
+    QaApp(index_ref, model, corpus=corpus, build_default=build_default, resume=resume).run()

@@ -16,20 +16,20 @@ from pathlib import Path
 MAX_ENTRIES = 500
 
 
-def _key(index_dir) -> str:
+def _key(index_ref) -> str:
     """A folder by its absolute path; an index elsewhere (a Milvus collection) by its name."""
-    if isinstance(index_dir, (str, Path)):
-        return str(Path(index_dir).expanduser().resolve())
-    return str(index_dir)
+    if isinstance(index_ref, (str, Path)):
+        return str(Path(index_ref).expanduser().resolve())
+    return str(index_ref)
 
 
-def history_file(index_dir: Path, base: Path | None = None) -> Path:
-    """Where the history of the index at `index_dir` lives."""
+def history_file(index_ref: Path, base: Path | None = None) -> Path:
+    """Where the history of the index at `index_ref` lives."""
     if base is None:
         from qa import paths
 
         base = paths.data_dir() / "chat-history"
-    key = _key(index_dir)
+    key = _key(index_ref)
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
     return base / f"{digest}.json"
 
@@ -38,14 +38,14 @@ class QuestionHistory:
     """Oldest first. `add` saves at once; a file that cannot be read or written only costs
     the history, never the chat."""
 
-    def __init__(self, path: Path | None, index_dir: Path | None = None) -> None:
+    def __init__(self, path: Path | None, index_ref: Path | None = None) -> None:
         self.path = path
-        self.index_dir = index_dir
+        self.index_ref = index_ref
         self.entries: list[str] = self._load()
 
     @classmethod
-    def for_index(cls, index_dir: Path, base: Path | None = None) -> QuestionHistory:
-        return cls(history_file(index_dir, base), index_dir)
+    def for_index(cls, index_ref: Path, base: Path | None = None) -> QuestionHistory:
+        return cls(history_file(index_ref, base), index_ref)
 
     def _load(self) -> list[str]:
         if self.path is None:
@@ -73,7 +73,7 @@ class QuestionHistory:
         if self.path is None:
             return
         payload = {
-            "index": _key(self.index_dir) if self.index_dir else None,
+            "index": _key(self.index_ref) if self.index_ref else None,
             "questions": self.entries,
         }
         try:

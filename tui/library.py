@@ -13,29 +13,28 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from index.build import Progress
-    from index.store import StoredArticle, StoredParagraph
+    from index.storage.base import StoredArticle, StoredParagraph  # qa names no such type
     from qa.conversations import ConversationStore
-    from qa.engine import Engine
-    from qa.types import Answer, Conversation, Turn
+    from qa.engine import Engine, Progress
+    from qa.types import Conversation, Turn
 
 DEFAULT_K = 5
 
 
 @dataclass(frozen=True)
 class IndexInfo:
-    index_dir: Path
+    index_ref: Path
     model: str
     paragraphs: int
     articles: list[StoredArticle] = field(default_factory=list)
 
 
-def open_chat_engine(index_dir: Path, model: str | None, build_default: bool,
+def open_chat_engine(index_ref: Path, model: str | None, build_default: bool,
                      progress: Progress | None = None,
                      say: Callable[[str], None] | None = None) -> Engine:
     from qa.engine import open_engine
 
-    return open_engine(index_dir, model, build_default=build_default, progress=progress, say=say)
+    return open_engine(index_ref, model, build_default=build_default, progress=progress, say=say)
 
 
 class ChatConversations:
@@ -77,7 +76,7 @@ class ChatConversations:
 
     def open(self, cid: int) -> Conversation:
         """Make conversation `cid` (of this index) the current one; returns it with its turns."""
-        from index.errors import UserError
+        from qa.engine import UserError
 
         conv = self.store.get(cid)
         if conv.index_key != self.key:
@@ -139,7 +138,7 @@ class ConversationSummary:
 def index_info(engine: Engine) -> IndexInfo:
     articles = engine.store.articles()
     _, paragraphs = engine.store.counts()
-    return IndexInfo(engine.index_dir, engine.embedder.name, paragraphs, articles)
+    return IndexInfo(engine.index_ref, engine.embedder.name, paragraphs, articles)
 
 
 def article_paragraphs(engine: Engine, article_id: str) -> list[StoredParagraph]:

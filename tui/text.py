@@ -11,7 +11,7 @@ from pathlib import Path
 
 from textual.content import Content
 
-from qa.safe_text import inert
+from index.safe_text import inert
 
 
 def safe(text: str, style: str = "") -> Content:

@@ -10,14 +10,13 @@ from textual.widgets import Footer, Static
 
 from qa.citations import display_source
 from tui import library
-from tui.engine_worker import Job
+from tui.engine_worker import EngineWorker, Job
 from tui.text import join, plural, safe
 from tui.widgets.answer_card import MUTED_STYLE, passage_body
 
 if TYPE_CHECKING:
-    from index.store import StoredParagraph
+    from index.storage.base import StoredParagraph
     from qa.types import AnswerPassage
-    from tui.app import QaApp
 
 
 def _citation(p: StoredParagraph):
@@ -55,10 +54,10 @@ class ArticleScreen(Screen):
         Binding("question_mark", "app.help", "Help", show=False),
     ]
 
-    app: QaApp
-
-    def __init__(self, article_id: str, passage: AnswerPassage | None = None) -> None:
+    def __init__(self, article_id: str, passage: AnswerPassage | None = None, *,
+                 worker: EngineWorker) -> None:
         super().__init__()
+        self.worker = worker
         self.article_id = article_id
         self.passage = passage
         self.target_number = passage.hit.paragraph if passage else None
@@ -72,8 +71,8 @@ class ArticleScreen(Screen):
 
     def on_mount(self) -> None:
         article_id = self.article_id
-        self.app.engine.submit(Job(run=lambda engine: library.article_paragraphs(engine, article_id),
-                                   done=self._show, failed=self._failed, kind="article"))
+        self.worker.submit(Job(run=lambda engine: library.article_paragraphs(engine, article_id),
+                               done=self._show, failed=self._failed, kind="article"))
 
     @property
     def body(self) -> VerticalScroll:

@@ -1,21 +1,26 @@
 """The chat: status line, transcript of questions and answer cards, article sidebar, input."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from tui import library
-from tui.engine_worker import EngineUnavailable, Job
+from tui.engine_worker import EngineUnavailable, EngineWorker, Job
 from tui.text import join, plural, safe
 from tui.widgets import (AnswerCard, ArticleSidebar, PassageView, QuestionInput, QuestionLine,
                          StatusBar, Transcript)
 
 if TYPE_CHECKING:
-    from tui.app import QaApp
+    from qa.engine import Engine
+    from qa.resync import ChangeReport
+    from qa.types import AnswerPassage
+    from tui.history import QuestionHistory
 
 WELCOME = ("Ask about the indexed news articles, in English or Indonesian. Each answer lists "
            "the best passages with the answering sentence highlighted and a citation you can "
@@ -28,6 +33,17 @@ def _about(turn) -> str:
 
 
 class ChatScreen(Screen):
+    """Given what it shows and works with when it is made; what is the app's to do (open an
+    article) it asks for with a message, so it never reaches into the app."""
+
+    class OpenArticle(Message):
+        """Show an article, at the cited paragraph of `passage` if one is given."""
+
+        def __init__(self, article_id: str, passage: AnswerPassage | None = None) -> None:
+            super().__init__()
+            self.article_id = article_id
+            self.passage = passage
+
     AUTO_FOCUS = "#question"
     BINDINGS = [
         Binding("ctrl+down", "next_hit", "Next hit", show=False),
@@ -44,20 +60,27 @@ class ChatScreen(Screen):
         Binding("question_mark", "app.help", "Help", show=False),
     ]
 
-    app: QaApp
-
-    def __init__(self) -> None:
+    def __init__(self, index_ref, *, worker: EngineWorker,
+                 conversations: library.ChatConversations, history: QuestionHistory,
+                 resync: Callable[[Engine], ChangeReport]) -> None:
+        """`index_ref`: the index shown in the status line (a folder or a Milvus collection);
+        `resync` runs on the engine thread and re-syncs the index from its corpus."""
         super().__init__()
+        self.index_ref = index_ref
+        self.worker = worker
+        self.conversations = conversations
+        self.history = history
+        self.resync = resync
         self.selected: PassageView | None = None
         self.syncing = False
 
     def compose(self):
-        yield StatusBar(self.app.index_dir, id="status")
+        yield StatusBar(self.index_ref, id="status")
         with Horizontal(id="main"):
             yield ArticleSidebar(id="sidebar")
             with Transcript(id="transcript"):
                 yield self._welcome()
-        yield QuestionInput(self.app.history, id="question")
+        yield QuestionInput(self.history, id="question")
         yield Footer(show_command_palette=False)
 
     def _welcome(self) -> Static:
@@ -108,7 +131,7 @@ class ChatScreen(Screen):
         self.status.show_progress(stage, done, total, what)
 
     def _update_state(self) -> None:
-        worker = self.app.engine
+        worker = self.worker
         if worker.error is not None:
             self.status.set_state("Error", "error")
         elif not worker.ready:
@@ -137,7 +160,7 @@ class ChatScreen(Screen):
         """Show the question with a waiting card, and queue it for the engine thread."""
         await self.query("#welcome").remove()
         line = QuestionLine(question)
-        card = AnswerCard(question, ready=self.app.engine.ready)
+        card = AnswerCard(question, ready=self.worker.ready)
         await self.transcript.mount_all([line, card])
 
         async def done(turn) -> None:
@@ -149,10 +172,10 @@ class ChatScreen(Screen):
             if card.is_attached:
                 card.show_error(str(error))
 
-        conversations = self.app.conversations
-        self.app.engine.submit(Job(run=lambda engine: conversations.ask(engine, question), done=done,
-                                   failed=failed, started=lambda: card.is_attached and card.set_answering(),
-                                   kind="answer"))
+        conversations = self.conversations
+        self.worker.submit(Job(run=lambda engine: conversations.ask(engine, question), done=done,
+                               failed=failed, started=lambda: card.is_attached and card.set_answering(),
+                               kind="answer"))
         self._update_state()
         self.call_after_refresh(self.transcript.scroll_to_widget, line, animate=False, top=True)
         return card
@@ -208,7 +231,7 @@ class ChatScreen(Screen):
     def action_open_hit(self) -> None:
         passage = self._selected_passage()
         if passage is not None:
-            self.app.open_article(passage.hit.article_id, passage=passage)
+            self.post_message(self.OpenArticle(passage.hit.article_id, passage))
 
     def action_copy_citation(self) -> None:
         passage = self._selected_passage()
@@ -247,7 +270,8 @@ class ChatScreen(Screen):
         self.action_focus_transcript()
 
     def on_article_sidebar_open_article(self, event: ArticleSidebar.OpenArticle) -> None:
-        self.app.open_article(event.article.id)
+        event.stop()
+        self.post_message(self.OpenArticle(event.article.id))
 
     def action_clear(self) -> None:
         """A new chat: the transcript clears and the next question is read on its own. The
@@ -256,8 +280,8 @@ class ChatScreen(Screen):
         self.transcript.remove_children()
         self.transcript.mount(self._welcome())
         self.question_input.focus()
-        conversations = self.app.conversations
-        self.app.engine.submit(Job(run=lambda engine: conversations.new(), kind="new chat"))
+        conversations = self.conversations
+        self.worker.submit(Job(run=lambda engine: conversations.new(), kind="new chat"))
 
     async def show_conversation(self, conversation) -> None:
         """Replace the transcript with a stored conversation's turns, as they were shown."""
@@ -280,7 +304,7 @@ class ChatScreen(Screen):
 
         from tui.text import display_path
 
-        conversations = self.app.conversations
+        conversations = self.conversations
         folder = Path.cwd()
 
         def done(path) -> None:
@@ -294,11 +318,11 @@ class ChatScreen(Screen):
             self.app.notify(f"Could not export: {error}", title="Export failed",
                             severity="error", markup=False, timeout=10)
 
-        self.app.engine.submit(Job(run=lambda engine: conversations.export_markdown(folder),
-                                   done=done, failed=failed, kind="export"))
+        self.worker.submit(Job(run=lambda engine: conversations.export_markdown(folder),
+                               done=done, failed=failed, kind="export"))
 
     def action_sync(self) -> None:
-        worker = self.app.engine
+        worker = self.worker
         if worker.error is not None:
             self.app.notify("The index could not be opened, so it cannot be re-synced.",
                             severity="error", markup=False)
@@ -308,10 +332,10 @@ class ChatScreen(Screen):
             return
         self.syncing = True
         self.status.set_state("Re-syncing…")
-        corpus = self.app.corpus
+        resync = self.resync
 
         def run(engine):
-            report = self.app.sync(engine, corpus)
+            report = resync(engine)
             return report, library.index_info(engine)
 
         def done(result) -> None:
@@ -338,4 +362,4 @@ class ChatScreen(Screen):
             self.app.notify(message, title="Re-sync failed", severity="error", markup=False,
                             timeout=10)
 
-        self.app.engine.submit(Job(run=run, done=done, failed=failed, kind="sync"))
+        self.worker.submit(Job(run=run, done=done, failed=failed, kind="sync"))

@@ -57,11 +57,6 @@ class PassageView(Static):
         super().__init__(passage_content(passage), markup=False, classes="passage")
         self.passage = passage
 
-    @property
-    def plain_text(self) -> str:
-        """The displayed text without styles."""
-        return passage_content(self.passage).plain
-
     def on_click(self) -> None:
         self.post_message(self.Clicked(self))
 

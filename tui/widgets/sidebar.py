@@ -14,7 +14,7 @@ from qa.citations import display_source
 from tui.text import join, plural, safe
 
 if TYPE_CHECKING:
-    from index.store import StoredArticle
+    from index.storage.base import StoredArticle
 
 
 def _short_source(source: str) -> str:

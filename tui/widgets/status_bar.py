@@ -13,9 +13,9 @@ MIN_PATH = 12  # below this many cells the path is not shortened further (the li
 
 
 class StatusBar(Horizontal):
-    def __init__(self, index_dir: Path, **kwargs) -> None:
+    def __init__(self, index_ref: Path, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.index_dir = index_dir
+        self.index_ref = index_ref
         self.state = ""
         self._counts: tuple[int, int] | None = None
         self._model: str | None = None
@@ -33,7 +33,7 @@ class StatusBar(Horizontal):
                      safe(f"{plural(articles, 'article')}, {plural(paragraphs, 'paragraph')}")]
         if self._model:
             tail += [(" · ", "$text-muted"), safe(self._model)]
-        path = display_path(self.index_dir)
+        path = display_path(self.index_ref)
         label = ("index ", "$text-muted")
         if width:
             tail_len = len(join(*tail).plain)

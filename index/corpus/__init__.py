@@ -1,0 +1,1 @@
+"""Articles as read: the readers, Article/Paragraph, junk rules, passage views and lexical words."""

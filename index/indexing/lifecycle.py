@@ -1,0 +1,506 @@
+"""Keep an index in step with a corpus that changes every day: add, sync, remove, rebuild.
+
+Embedding is the slow part (tens of texts a second on a laptop CPU) and users re-run the
+indexer on the same folder daily, so work is skipped at two levels: an article whose content
+hash and source match what is stored is not touched at all, and in a changed article only
+paragraphs whose text is new are embedded. The others reuse vectors already in the index: a
+vector depends on the paragraph text alone (the model and the passage recipe are fixed by the
+manifest), so any stored paragraph with the same text hash will do.
+
+Identity. Every write reads through `index.indexing.sources.read_articles`, which gives each
+article its lasting id against what the index holds (a build: against an empty index).
+
+Crash safety comes from the store: each commit is one `Store.writer()` batch, so a process
+killed at any moment leaves the index as it was before that commit or after it. A small
+change is one commit; a large add commits in growing chunks, so an interrupted first index of
+a big corpus keeps what was embedded and the next add picks up from there.
+
+Concurrency. Reading and embedding happen outside the write lock, so a long embed does not
+stall other writers; under the lock the plan is re-checked against what they committed
+meanwhile (an article someone else just stored identically is skipped, a removal of an
+article already gone is not counted), then committed. `sync_folder` never drops an article of
+a file that exists but failed to read this time: a transient error must not cost the user
+what was indexed before.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from index.corpus.types import Article, Paragraph
+from index.errors import ReadError, UserError
+from index.indexing import Progress
+from index.indexing.build import manifest_for
+from index.indexing.sources import Sources, absolute, read_articles
+
+if TYPE_CHECKING:
+    from index.models.embedder import Embedder
+    from index.storage.base import IndexRef
+    from index.storage.base import IndexStore as Store
+    from index.storage.base import StoredArticle
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class ChangeReport:
+    """What a call changed; `paragraphs_embedded` is the figure that says whether reuse worked."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    paragraphs_embedded: int = 0
+    vectors_embedded: int = 0
+    paragraphs_reused: int = 0
+    seconds: float = 0.0
+    errors: list[ReadError] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
+                f"{self.removed} removed articles; embedded {self.paragraphs_embedded} paragraphs "
+                f"({self.vectors_embedded} vectors), reused {self.paragraphs_reused}; "
+                f"{self.seconds:.1f} s")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
+                "removed": self.removed, "paragraphs_embedded": self.paragraphs_embedded,
+                "vectors_embedded": self.vectors_embedded,
+                "paragraphs_reused": self.paragraphs_reused, "seconds": round(self.seconds, 3),
+                "errors": [str(e) for e in self.errors]}
+
+    def merge(self, other: ChangeReport) -> None:
+        """Add `other` into this report: one line for a sync of several folders."""
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+# ---- opening ---------------------------------------------------------------------------------
+
+
+def index_model(index_ref: IndexRef,
+                on_upgrade: Say | None = None) -> str | None:
+    """The model an existing index was built with, so add/sync embed the way it expects
+    without the user repeating --model; None when there is no usable index. Being the first
+    open, it is the one that upgrades an index from an older qa (`on_upgrade` hears it)."""
+    from index.storage import open_store, recover
+    from index.storage.base import IndexStoreError
+
+    recover(index_ref)
+    try:
+        with open_store(index_ref, on_upgrade=on_upgrade) as store:
+            return store.manifest.model
+    except IndexStoreError:
+        return None
+
+
+def open_writable(index_ref: IndexRef, embedder: Embedder, *, create: bool = True,
+                  lock_timeout: float | None = None) -> Store:
+    """Open for writing with the model check, creating an empty index when there is none.
+
+    Several processes may race to create the same index: the store's lock serialises the
+    creates, the losers open what the winner made. One that finds the index half-created
+    waits on that same lock in the backend's create, which replaces the remains only if the
+    creator died.
+    """
+    from index.storage import create_store, open_store, recover
+    from index.storage.base import IndexMissingError, IndexStoreError
+
+    expect = manifest_for(embedder)
+    recover(index_ref)
+
+    def try_open() -> Store:
+        return open_store(index_ref, expect=expect, writable=True, lock_timeout=lock_timeout)
+
+    def try_create() -> Store | None:
+        try:
+            return create_store(index_ref, expect, lock_timeout=lock_timeout)
+        except IndexStoreError as exc:
+            if "already exists" not in str(exc):
+                raise
+            return None
+
+    try:
+        return try_open()
+    except IndexMissingError:
+        if not create:
+            raise
+    return try_create() or try_open()
+
+
+# ---- planning --------------------------------------------------------------------------------
+
+
+def _under(source: str, folder: Path) -> bool:
+    if "://" in source:
+        return False
+    if Path(absolute(source)).is_relative_to(Path(absolute(str(folder)))):
+        return True
+    try:
+        return Path(os.path.realpath(source)).is_relative_to(Path(os.path.realpath(folder)))
+    except (OSError, ValueError):
+        return False
+
+
+@dataclass
+class _Plan:
+    write: list[Article] = field(default_factory=list)
+    unchanged: int = 0
+    drop: list[str] = field(default_factory=list)
+
+
+def _same(stored: StoredArticle | None, article: Article) -> bool:
+    return (stored is not None and stored.content_hash == article.content_hash
+            and absolute(stored.source) == article.source and stored.title == article.title
+            and bool(article.content_hash))
+
+
+def _plan(articles: list[Article], stored: dict[str, StoredArticle]) -> _Plan:
+    plan = _Plan()
+    for article in articles:
+        if _same(stored.get(article.id), article):
+            plan.unchanged += 1
+            continue
+        plan.write.append(article)
+    return plan
+
+
+# ---- embedding with reuse --------------------------------------------------------------------
+
+# An add of a whole corpus commits every so many paragraphs, so an interrupted first add
+# (Ctrl-C, a crash, a laptop lid) keeps what was embedded and the next add resumes there.
+# The chunk grows with the work done, because every commit rewrites the whole vectors file:
+# doubling keeps the total written within about twice the final file.
+COMMIT_MIN_PARAGRAPHS = 2000
+
+
+def _text_hash(text: str) -> str:
+    # The store's own hash, so lookups by text_hash match what it recorded.
+    from index.storage.checks import text_hash as store_hash
+
+    return store_hash(text)
+
+
+class _Embedding:
+    """Vectors for the paragraphs of articles to write, embedding only texts the index
+    lacks; a text repeated in the batch is embedded once. Built for all articles first, so
+    the progress bar has one total however many commits the work is split into."""
+
+    def __init__(self, store: Store, embedder: Embedder, articles: list[Article],
+                 progress: Progress | None) -> None:
+        from index.corpus.passages import passage_views
+
+        self.embedder = embedder
+        self.progress = progress
+        self.views = {id(p): (_text_hash(p.text), passage_views(a, p))
+                      for a in articles for p in a.paragraphs}
+        self.have = store.stored_views(h for h, _ in self.views.values()) if articles else {}
+        for text_hash, views in self.views.values():
+            stored = self.have.get(text_hash)
+            if stored is not None and len(stored) != len(views):
+                del self.have[text_hash]  # embedded under another recipe; cannot be reused
+        todo = {h: v for h, v in self.views.values() if h not in self.have}
+        self.total = sum(len(v) for v in todo.values())
+        self.paragraphs_embedded = len(todo)
+        self.paragraphs_reused = len(self.views) - len(todo)
+        self.done = 0
+        if progress and self.total:
+            progress("embed", 0, self.total)
+
+    def rows(self, articles: list[Article]):
+        """(vectors in article/paragraph/view order, views per paragraph) for `articles`."""
+        import numpy as np
+
+        todo: dict[str, list[str]] = {}
+        for a in articles:
+            for p in a.paragraphs:
+                text_hash, views = self.views[id(p)]
+                if text_hash not in self.have:
+                    todo.setdefault(text_hash, views)
+        texts = [t for views in todo.values() for t in views]
+        if texts:
+            base, total, progress = self.done, self.total, self.progress
+            on_batch = (lambda n: progress("embed", base + n, total)) if progress else None
+            fresh = self.embedder.embed_passages(texts, on_batch=on_batch)
+            start = 0
+            for text_hash, views in todo.items():
+                self.have[text_hash] = fresh[start:start + len(views)]
+                start += len(views)
+            self.done += len(texts)
+        keys = [self.views[id(p)] for a in articles for p in a.paragraphs]
+        if not keys:
+            return np.zeros((0, self.embedder.dim), dtype=np.float32), []
+        return np.concatenate([self.have[h] for h, _ in keys]), [len(v) for _, v in keys]
+
+
+def _chunks(articles: list[Article]) -> list[list[Article]]:
+    chunks: list[list[Article]] = []
+    current: list[Article] = []
+    size = done = 0
+    for article in articles:
+        current.append(article)
+        size += len(article.paragraphs)
+        if size >= max(COMMIT_MIN_PARAGRAPHS, done):
+            chunks.append(current)
+            done += size
+            current, size = [], 0
+    if current or not chunks:
+        chunks.append(current)
+    return chunks
+
+
+# ---- committing ------------------------------------------------------------------------------
+
+
+def _commit(store: Store, write: list[Article], drop: list[str], embedding: _Embedding,
+            report: ChangeReport, identity: str | None, say: Say | None) -> None:
+    """Write one batch atomically, after re-checking it against what other writers did."""
+    if not write and not drop:
+        return
+    # Embed before taking the lock: another writer must not wait for our model.
+    pending = list(write)
+    rows, views = embedding.rows(pending)
+    with store.locked(on_wait=say), store.writer():
+        if store.identity() != identity:
+            raise UserError(f"the index at {store.location} was rebuilt or replaced while this "
+                            "command ran; nothing more was written, run it again")
+        current = {a.id: a for a in store.articles()}
+        keep = [not _same(current.get(a.id), a) for a in pending]
+        report.unchanged += keep.count(False)
+        gone = [i for i in drop if i in current]
+        store.remove_articles(gone)
+        articles = [a for a, k in zip(pending, keep) if k]
+        if articles:
+            if not all(keep):
+                rows, views = embedding.rows(articles)  # all reused now, nothing embedded
+            store.add_articles(articles, rows, views)
+        for article in articles:
+            if article.id in current:
+                report.updated += 1
+            else:
+                report.added += 1
+        report.removed += len(gone)
+
+
+def _apply(store: Store, embedder: Embedder, sources: Sources,
+           drop_from: Callable[[set[str]], list[str]] | None,
+           progress: Progress | None, say: Say | None, started: float) -> ChangeReport:
+    report = ChangeReport(errors=sources.errors)
+    plan = _plan(sources.articles, sources.stored)
+    report.unchanged = plan.unchanged
+    if drop_from is not None:
+        plan.drop = drop_from({a.id for a in sources.articles})
+    embedding = _Embedding(store, embedder, plan.write, progress)
+    report.paragraphs_embedded = embedding.paragraphs_embedded
+    report.vectors_embedded = embedding.total
+    report.paragraphs_reused = embedding.paragraphs_reused
+    chunks = _chunks(plan.write)
+    for n, chunk in enumerate(chunks):
+        _commit(store, chunk, plan.drop if n == 0 else [], embedding, report, sources.identity,
+                say)
+        if progress and (plan.write or plan.drop):
+            progress("save", n + 1, len(chunks))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+# ---- the operations --------------------------------------------------------------------------
+
+
+def add_paths(store: Store, embedder: Embedder, paths: Iterable[Path],
+              progress: Progress | None = None, say: Say | None = None) -> ChangeReport:
+    """Add or refresh the articles in `paths` (files or folders, recursively); articles
+    already stored unchanged are skipped without embedding anything."""
+    started = time.perf_counter()
+    return _apply(store, embedder, read_articles(paths, store, progress), None, progress, say,
+                  started)
+
+
+def sync_folder(store: Store, embedder: Embedder, folder: Path,
+                progress: Progress | None = None, say: Say | None = None) -> ChangeReport:
+    """Make the index mirror `folder`: new files added, changed ones re-read, articles whose
+    source lies under `folder` but that no file yields any more dropped. Articles from
+    elsewhere are left alone, and so are those of files (or folders) that failed to read
+    this time.
+
+    A folder that yields no article at all, where mirroring it would drop what `remove`
+    asks to confirm (see `needs_confirming`), is refused: an unmounted drive or a mistyped
+    path looks exactly like that. Dropping them on purpose is `remove --yes`'s job."""
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise UserError(f"{folder}: not a folder (sync needs the folder the index should mirror)")
+    if Path(os.path.abspath(folder)).parent == Path(os.path.abspath(folder)):
+        raise UserError(f"{folder}: the filesystem root; sync the folder that holds the articles")
+    started = time.perf_counter()
+    sources = read_articles([folder], store, progress)
+    failed = sources.failed
+    failed_folders = [Path(f) for f in failed if os.path.isdir(f)]
+    stored = sources.stored
+
+    def drop_from(seen: set[str]) -> list[str]:
+        drop = [aid for aid, a in stored.items()
+                if aid not in seen and _under(a.source, folder)
+                and absolute(a.source) not in failed and not any(_under(a.source, f) for f in failed_folders)]
+        if not sources.found and needs_confirming(len(drop), len(stored)):
+            raise UserError(f"{folder}: holds no readable articles now, but the index has "
+                            f"{len(drop)} from it (an unmounted drive, a wrong folder?); nothing "
+                            f"removed. To drop them: qa index remove {_quote(folder)} --yes")
+        return drop
+
+    return _apply(store, embedder, sources, drop_from, progress, say, started)
+
+
+def _quote(path: Path | str) -> str:
+    import shlex
+
+    from index.safe_text import inert
+
+    return inert(shlex.quote(str(path)))
+
+
+# More articles than this in one `remove`, or every article of an index, is confirmed first:
+# a folder target matches everything beneath it, and `/` is an ancestor of every source.
+BULK_REMOVE = 10
+
+
+def needs_confirming(count: int, total: int) -> bool:
+    """Whether dropping `count` of an index's `total` articles is more than a handful."""
+    return count > BULK_REMOVE or (total > 1 and count == total)
+
+
+@dataclass
+class RemovalPlan:
+    """What a `remove` of `targets` would drop, worked out before anything is removed."""
+
+    ids: list[str]
+    sources: list[str]
+    total: int  # articles in the index
+    errors: list[ReadError] = field(default_factory=list)
+
+    @property
+    def needs_confirming(self) -> bool:
+        return needs_confirming(len(self.ids), self.total)
+
+    def summary(self) -> str:
+        from index.safe_text import inert
+
+        shown = ", ".join(f"{inert(i)} ({inert(s)})" for i, s in zip(self.ids[:3], self.sources))
+        more = ", …" if len(self.ids) > 3 else ""
+        return f"{len(self.ids)} of the index's {self.total} articles, e.g. {shown}{more}"
+
+
+class RemovalNeedsConfirming(UserError):
+    """`remove` would drop more than a handful of articles and was not told it may."""
+
+    def __init__(self, plan: RemovalPlan) -> None:
+        self.plan = plan
+        super().__init__(f"this would remove {plan.summary()}; nothing was removed")
+
+
+def plan_removal(store: Store, targets: Iterable[str]) -> RemovalPlan:
+    """The articles named by id, or by source file (every article that file yielded), or by
+    folder (every article whose source lies under it)."""
+    stored = store.articles()
+    by_id = {a.id: a for a in stored}
+    ids: list[str] = []
+    errors: list[ReadError] = []
+    for target in targets:
+        if target in by_id:
+            ids.append(target)
+            continue
+        path = Path(target).expanduser()
+        matched = [a.id for a in stored if absolute(a.source) == absolute(str(path))
+                   or (path.is_dir() and _under(a.source, path))]
+        if not matched:
+            errors.append(ReadError(target, "no article with this id or source in the index"))
+        ids.extend(matched)
+    ids = list(dict.fromkeys(ids))
+    return RemovalPlan(ids=ids, sources=[by_id[i].source for i in ids], total=len(stored),
+                       errors=errors)
+
+
+def remove(store: Store, targets: Iterable[str], say: Say | None = None,
+           progress: Progress | None = None, *, confirmed: bool = False) -> ChangeReport:
+    """Drop the articles `plan_removal` finds; raises RemovalNeedsConfirming, removing
+    nothing, when that is more than BULK_REMOVE or the whole index and not `confirmed`."""
+    started = time.perf_counter()
+    plan = plan_removal(store, targets)
+    if plan.needs_confirming and not confirmed:
+        raise RemovalNeedsConfirming(plan)
+    report = ChangeReport(errors=plan.errors)
+    if plan.ids:
+        if progress:
+            progress("save", 0, 1)
+        with store.locked(on_wait=say):
+            report.removed = store.remove_articles(plan.ids)
+        if progress:
+            progress("save", 1, 1)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def stored_articles(store: Store, progress: Progress | None = None) -> list[Article]:
+    """The stored text as Articles again, for re-embedding without the source files."""
+    out: list[Article] = []
+    stored = store.articles()
+    for n, sa in enumerate(stored, start=1):
+        paragraphs = [Paragraph(sa.id, p.number, p.text, p.line, p.start, p.end)
+                      for p in store.article_paragraphs(sa.id)]
+        out.append(Article(id=sa.id, title=sa.title, source=sa.source, paragraphs=paragraphs,
+                           metadata=dict(sa.metadata), content_hash=sa.content_hash))
+        if progress and (n % 200 == 0 or n == len(stored)):
+            progress("load", n, len(stored))
+    return out
+
+
+def rebuild(index_ref: IndexRef, embedder: Embedder, progress: Progress | None = None,
+            say: Say | None = None, lock_timeout: float | None = None) -> ChangeReport:
+    """Re-embed every stored paragraph with `embedder` (a new model or passage recipe) into a
+    new index beside the old one and swap it in, as a build does.
+
+    The old index is opened without the model check (its vectors are what is being replaced)
+    and its write lock is held throughout, so no add can commit to it and then be lost in
+    the swap; writers that wait past their timeout fail with a clear message instead.
+    """
+    from index.indexing.build import build_from_articles
+    from index.storage import check_replaceable, open_store, recover
+
+    started = time.perf_counter()
+    recover(index_ref)
+    check_replaceable(index_ref)  # before reading every stored article, not after
+    store = open_store(index_ref, writable=True, lock_timeout=lock_timeout)
+    try:
+        with store.locked(on_wait=say):
+            articles = stored_articles(store, progress)
+            store.close()
+            built = build_from_articles(articles, index_ref, embedder, progress)
+    finally:
+        store.close()
+    report = ChangeReport(updated=built.articles, paragraphs_embedded=built.paragraphs,
+                          vectors_embedded=built.embedded)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def status(store: Store) -> dict[str, Any]:
+    """What `qa index status` shows, without loading the vectors file."""
+    info = store.summary()
+    m = store.manifest
+    return {"index": store.location, "backend": store.backend, "model": m.model, "dim": m.dim,
+            "fingerprint": m.fingerprint, **info, "size_bytes": store.size_bytes()}
+
+
+def verify(store: Store, attempts: int = 3) -> list[str]:
+    """Store.verify, repeated when a writer committed during the check (it then compares a
+    snapshot with a vectors file that was replaced meanwhile, which is not damage)."""
+    problems: list[str] = []
+    for _ in range(attempts):
+        before = store.generation
+        problems = store.verify()
+        if not problems or store.generation == before:
+            return problems
+    return problems

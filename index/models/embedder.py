@@ -1,0 +1,110 @@
+"""Turn questions and paragraphs into unit vectors, whatever sentence-transformers model is chosen.
+
+Besides the default e5 conversion, any other name or folder is loaded by sentence-transformers
+unchanged (see `index.models.load`), so nothing here may assume e5: prompts come from the
+model's own configuration.
+
+torch, sentence-transformers and numpy are imported inside functions only: importing
+sentence-transformers costs several seconds, and commands that never embed must start at once.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable, Sequence
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+class Embedder:
+    """A loaded model plus what an index must record to stay consistent with it.
+
+    `fingerprint` changes whenever the weights do, so an index built with other weights can be
+    detected instead of silently returning poor matches. `query_prompt` / `passage_prompt`
+    are exposed so they can be recorded and shown; they are applied here, never by callers.
+    """
+
+    def __init__(self, model, name: str, fingerprint: str) -> None:
+        self.model = model
+        self.name = name
+        self.fingerprint = fingerprint
+        dim_fn = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        dim = dim_fn()
+        if dim is None:  # some module stacks cannot tell without running
+            dim = model.encode(["dimension probe"], convert_to_numpy=True).shape[-1]
+        self.dim = int(dim)
+        prompts = dict(getattr(model, "prompts", None) or {})
+        default = getattr(model, "default_prompt_name", None)
+        default = default if default in prompts else None
+        # Same lookup order as SentenceTransformer.encode_query / encode_document; a model whose
+        # only prompt is its default prompt gets that prompt on both sides.
+        self._query_prompt_name = "query" if "query" in prompts else default
+        self._passage_prompt_name = next((n for n in ("document", "passage", "corpus") if n in prompts), default)
+        self.query_prompt = prompts[self._query_prompt_name] if self._query_prompt_name else ""
+        self.passage_prompt = prompts[self._passage_prompt_name] if self._passage_prompt_name else ""
+
+    def __repr__(self) -> str:
+        return f"Embedder(name={self.name!r}, dim={self.dim}, fingerprint={self.fingerprint[:12]!r})"
+
+    def _encode(self, texts: list[str], prompt_name: str | None, task: str, batch_size: int = 32) -> np.ndarray:
+        import numpy as np
+
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # prompt="" rather than None, so sentence-transformers cannot fall back to some other
+        # prompt than the one reported in query_prompt / passage_prompt.
+        kwargs = {"prompt_name": prompt_name} if prompt_name else {"prompt": ""}
+        fn = self.model.encode_query if task == "query" else self.model.encode_document
+        out = fn(
+            texts,
+            batch_size=batch_size,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            **kwargs,
+        )
+        return np.ascontiguousarray(out, dtype=np.float32)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, dim) float32, L2-normalised, with the model's query prompt."""
+        return self._encode(list(texts), self._query_prompt_name, "query")
+
+    def embed_passages(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 32,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """(n, dim) float32, L2-normalised, with the model's passage prompt.
+
+        Texts are encoded longest-first so each batch pads to similar lengths (padding is
+        wasted compute), and results are put back in input order. `on_batch` receives the
+        number of texts done so far, for a progress bar.
+        """
+        import numpy as np
+
+        texts = list(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        done = 0
+        for start in range(0, len(order), max(1, batch_size)):
+            idx = order[start : start + max(1, batch_size)]
+            out[idx] = self._encode([texts[i] for i in idx], self._passage_prompt_name, "document", len(idx))
+            done += len(idx)
+            if on_batch is not None:
+                on_batch(done)
+        return out
+
+
+def load_st(name_or_path: str, local: bool):
+    """SentenceTransformer on CPU (qa installs the CPU build of torch), without transformers'
+    weight-loading progress bar, which would land in the middle of the CLI's own output."""
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        return SentenceTransformer(name_or_path, device="cpu", local_files_only=local)
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()

@@ -1,0 +1,43 @@
+"""Where a model's ONNX export lives and when it counts as finished: shared by the writer
+(`index.models.onnx_export`) and the reader (`index.models.query_encoder`).
+
+Only the standard library is imported.
+"""
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+EXPORT_DIRNAME = "onnx"
+META_FILE = "qa_onnx.json"
+GRAPH_FILE = "model.onnx"
+# Bump when the export's layout or graph changes: older exports are then redone.
+EXPORT_VERSION = 3
+
+
+def export_dir(model_dir: Path) -> Path:
+    return Path(model_dir) / EXPORT_DIRNAME
+
+
+def read_export(model_dir: Path, fingerprint: str) -> dict[str, Any] | None:
+    """The export's metadata if it is finished, current, and made from these weights."""
+    try:
+        meta = json.loads((export_dir(model_dir) / META_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if meta.get("export_version") != EXPORT_VERSION or meta.get("fingerprint") != fingerprint:
+        return None
+    return meta
+
+
+def safetensors_header(path: Path) -> dict[str, Any]:
+    """The JSON header of a safetensors file, with each entry's absolute byte offset added."""
+    with open(path, "rb") as f:
+        (size,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(size))
+    for name, entry in header.items():
+        if name != "__metadata__":
+            entry["offset"] = 8 + size + entry["data_offsets"][0]
+    return header

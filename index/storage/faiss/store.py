@@ -1,0 +1,731 @@
+"""The on-disk index: paragraphs and articles in SQLite, their vectors in a FAISS file.
+
+An index is a folder (index.storage.faiss.folder):
+
+    index.sqlite            manifest, articles, paragraphs, FTS5 (WAL mode)
+    vectors-<gen>.faiss     ids = paragraph id * VIEW_SLOTS + view; exact IndexIDMap2(IndexFlatIP)
+                            while small, IVF with 4-bit codes beyond (chosen in index.storage.faiss.vectors)
+                            whose candidates are rescored from the float16 `vectors` table
+                            in index.sqlite (index.storage.faiss.vector_table)
+    write.lock              held by the one process allowed to write
+
+Opening and creating the database is index.storage.faiss.connection's job, writing and
+reading a generation file index.storage.faiss.vector_files's, and `verify`
+index.storage.faiss.verify's; this module is the store itself: writes, searches, reads.
+
+Crash safety rests on one rule: the SQLite transaction that names a new FAISS generation in
+the manifest is the commit point. A writer first writes `vectors-<gen+1>.faiss` completely
+(temp file, fsync, rename), then commits the SQLite changes together with `generation =
+gen+1`, and only then deletes older generation files. Killed before the commit, the
+previous generation and the previous rows are still what SQLite names; killed after, the new
+ones are. Leftover files from either case are removed by the next writer.
+
+Readers never take the lock: they read the generation from SQLite and load that file. If a
+writer deletes it between those two steps, the reader re-reads the generation and retries.
+Paragraph ids are never reused (AUTOINCREMENT), so a reader still holding an older
+generation can miss rows, but never maps an id to the wrong paragraph.
+
+A paragraph has one or more vectors ("views"): view 0 embeds the whole paragraph, later views
+embed overlapping word windows of it (see index.corpus.passages). Windows let a question that targets
+one clause of a long paragraph find it; the FAISS id packs paragraph id and view together.
+
+faiss and numpy are imported inside functions so that importing this module (and the CLI
+that names it) stays instant.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from index.corpus import lexical
+from index.storage import checks
+from index.storage.base import (DEFAULT_LOCK_TIMEOUT, VIEW_SLOTS, IndexDamagedError,
+                                IndexStoreError, IndexUnrepairedError, Manifest, StoredArticle,
+                                StoredParagraph, timestamp)
+from index.storage.faiss import vector_table
+from index.storage.faiss import vectors as ann
+from index.storage.faiss import verify as checkup
+from index.storage.faiss.connection import create_database, open_database
+from index.storage.faiss.failures import storage_error, typed_errors
+from index.storage.faiss.folder import (DB_NAME, VECTORS_RE, acquire, check_ours, file_lock,
+                                        vectors_name)
+from index.storage.faiss.vector_files import read_vectors
+# Looked up here at every commit (not bound into the method), so a test can stop a writer
+# right after the new generation file is on disk and before SQLite names it.
+from index.storage.faiss.vector_files import write_vectors as _write_vectors
+
+if TYPE_CHECKING:
+    import faiss
+    import filelock
+    import numpy as np
+
+    from index.corpus.types import Article
+
+_SQL_CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
+_MAX_QUERY_TOKENS = 64
+
+
+class Store:
+    """One open index folder. Not safe for concurrent use from several threads at once."""
+
+    def __init__(
+        self,
+        path: Path,
+        db: sqlite3.Connection,
+        manifest: Manifest,
+        *,
+        writable: bool,
+        lock_timeout: float,
+    ) -> None:
+        # Use Store.create / Store.open; this only wires up an already-validated connection.
+        self.path = path
+        self.manifest = manifest
+        self.writable = writable
+        self._db: sqlite3.Connection | None = db
+        self._lock_timeout = lock_timeout
+        self._lock: filelock.BaseFileLock | None = file_lock(path) if writable else None
+        # Why a write here would fail, when known (a read-only mount, a full disk): raised by
+        # writers instead of a bare "opened read-only".
+        self.unwritable: IndexStoreError | None = None
+        self._faiss: faiss.Index | None = None
+        self._faiss_generation: int | None = None
+        self._depth = 0
+        self._poisoned = False
+        self._changed = False
+        self._vectors_changed = False
+
+    # ---- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        manifest: Manifest,
+        *,
+        overwrite: bool = False,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    ) -> Store:
+        """Start an empty index. An interrupted earlier create is not "existing" and is replaced.
+
+        Only in a new or empty folder, or one holding nothing but qa's own files: an index
+        created among a user's files would later make a rebuild (which replaces the folder)
+        either refuse or cost them those files."""
+        path = Path(path)
+        if manifest.dim <= 0:
+            raise ValueError(f"dim must be positive, got {manifest.dim}")
+        if path.exists() and not path.is_dir():
+            check_ours(path)  # raises: a file is never an index folder
+        path.mkdir(parents=True, exist_ok=True)
+        check_ours(path)  # before the lock file is added to a folder that is not ours
+        lock = file_lock(path)
+        with acquire(lock, path, lock_timeout):
+            db, stored = create_database(path, manifest, overwrite)
+            store = cls(path, db, stored, writable=True, lock_timeout=lock_timeout)
+            store._cleanup_stale()
+        return store
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        expect: Manifest | None = None,
+        writable: bool = False,
+        *,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        on_upgrade: Callable[[str], None] | None = None,
+    ) -> Store:
+        """Open an existing index; `expect` guards against mixing vectors of different models.
+        An index written by an older qa is upgraded first, once; `on_upgrade` hears why the
+        open takes longer then (seconds on a 36k-paragraph index)."""
+        path = Path(path)
+        db, manifest, unwritable = open_database(path, expect, writable, lock_timeout, on_upgrade)
+        store = cls(path, db, manifest, writable=writable, lock_timeout=lock_timeout)
+        store.unwritable = unwritable
+        if writable:
+            store._cleanup_if_unlocked()
+        return store
+
+    def close(self) -> None:
+        if self._db is not None:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            self._db.close()
+            self._db = None
+        self._faiss = None
+        self._faiss_generation = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def generation(self) -> int:
+        """The committed FAISS generation, as readers in any process would see it now."""
+        return self._read_generation()
+
+    # ---- writing -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[Store]:
+        """Group several writes into one atomic commit: one lock hold, one new FAISS file.
+
+        Nested use joins the outer batch. If an exception escapes any nested block the whole
+        batch is rolled back, even if an outer block catches it, because the in-memory FAISS
+        index cannot be partially undone.
+        """
+        self._require_writable()
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            except BaseException:
+                self._poisoned = True
+                raise
+            finally:
+                self._depth -= 1
+            return
+        assert self._lock is not None
+        with acquire(self._lock, self.path, self._lock_timeout):
+            db = self._conn()
+            self._depth = 1
+            self._poisoned = self._changed = self._vectors_changed = False
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                self._load_faiss_in_transaction()
+                yield self
+                if self._poisoned:
+                    raise IndexStoreError("a nested write failed; the whole batch was rolled back")
+                self._commit()
+            except BaseException as exc:
+                self._roll_back(db)
+                error = storage_error(self.path, exc)
+                if error is None or error is exc:
+                    raise
+                raise error from exc
+            finally:
+                self._depth = 0
+                self._poisoned = self._changed = self._vectors_changed = False
+
+    def _roll_back(self, db: sqlite3.Connection) -> None:
+        """Undo a failed batch, including the generation file it may have written: on a full
+        disk that file is what the user needs back. The write lock is still held, so any
+        file SQLite does not name is this batch's own."""
+        self._faiss = None  # may hold uncommitted changes; reload from disk when needed
+        self._faiss_generation = None
+        with contextlib.suppress(sqlite3.Error):
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+        if not db.in_transaction:
+            with contextlib.suppress(sqlite3.Error, OSError, IndexStoreError):
+                self._cleanup_stale()
+
+    def add_articles(self, articles: Sequence[Article], vectors: Any,
+                     views: Sequence[int] | None = None) -> list[int]:
+        """Store articles with their paragraph vectors, replacing any stored with the same id.
+
+        `vectors` has one row per view, in article order, then paragraph order, then view
+        order; `views` gives each paragraph's number of views (default: one each). Rows are
+        L2-normalised here so that inner product is cosine whatever the caller passed; rows
+        already of unit length (the model's output, vectors re-used from the index) are
+        stored exactly as given.
+        Paragraph.article_id is ignored in favour of the Article's id.
+        """
+        self._require_writable()
+        if not articles:
+            return []
+        import numpy as np
+
+        ids, counts, vecs = checks.checked_batch(articles, vectors, views, self.manifest.dim)
+        view_counts = iter(counts)
+
+        new_ids: list[int] = []
+        faiss_ids: list[int] = []
+        with self.writer():
+            db = self._conn()
+            self._delete_articles(ids)
+            now = timestamp()
+            for article in articles:
+                db.execute(
+                    "INSERT INTO articles(id, title, source, metadata, content_hash, added_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        article.id,
+                        article.title,
+                        article.source,
+                        json.dumps(article.metadata, ensure_ascii=False, sort_keys=True),
+                        article.content_hash,
+                        now,
+                    ),
+                )
+                for p in article.paragraphs:
+                    n_views = next(view_counts)
+                    cur = db.execute(
+                        'INSERT INTO paragraphs(article_id, number, text, line, start, "end", '
+                        "text_hash, views) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (article.id, p.number, p.text, p.line, p.start, p.end, checks.text_hash(p.text),
+                         n_views),
+                    )
+                    assert cur.lastrowid is not None
+                    new_ids.append(cur.lastrowid)
+                    faiss_ids.extend(cur.lastrowid * VIEW_SLOTS + v for v in range(n_views))
+            self._changed = True
+            if new_ids:
+                assert self._faiss is not None
+                keys = np.asarray(faiss_ids, dtype=np.int64)
+                self._faiss.add_with_ids(vecs, keys)
+                vector_table.insert(db, keys, vecs)
+                self._vectors_changed = True
+        return new_ids
+
+    def remove_articles(self, ids: Iterable[str]) -> int:
+        """Drop articles, their paragraphs and their vectors; returns how many existed."""
+        self._require_writable()
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return 0
+        with self.writer():
+            return self._delete_articles(ids)
+
+    # ---- reading -------------------------------------------------------------------------
+
+    @typed_errors
+    def search_dense(self, qvec: Any, k: int) -> list[tuple[int, float]]:
+        """Nearest paragraphs by their best view's cosine, each paragraph once.
+
+        The query is normalised here like the stored rows. Views of one paragraph crowd the
+        raw FAISS list, so it is searched deeper until k distinct paragraphs are found. An
+        index of codes (index.storage.faiss.vectors) gives candidates, scored again from the vectors table:
+        ranking by the codes alone, and rescoring only the top k, lost 3 of 200 IndoSum top
+        fives against exact search (benchmarks/layout_indosum.py) and most of the recall that
+        rescoring deeper buys at millions of vectors.
+        """
+        import numpy as np
+
+        q = self._unit_query(qvec)
+        if q is None or k <= 0:
+            return []
+        index = self._current_faiss()
+        if index.ntotal == 0:
+            return []
+        exact = ann.holds_exact(index)
+        depth = min(index.ntotal, k * 4 if exact else max(k * 4, ann.rescore_depth(index.ntotal)))
+        while True:
+            keys, sims, exhausted = ann.search(index, q, depth, self._stored_vectors)
+            pids = keys // VIEW_SLOTS
+            # Results come best first, so a paragraph's first view is its best one.
+            _, first = np.unique(pids, return_index=True)
+            first.sort()
+            if len(first) >= k or exhausted:
+                return [(int(pids[i]), float(sims[i])) for i in first[:k]]
+            depth = min(index.ntotal, depth * 4)
+
+    @typed_errors
+    def view_scores(self, qvec: Any, ids: Sequence[int]) -> dict[int, tuple[float, float]]:
+        """(whole-paragraph cosine, best window cosine) for each paragraph id, computed from
+        the stored vectors (float32 in an exact index, else float16 from the vectors table);
+        a paragraph without windows repeats its whole score."""
+        q = self._unit_query(qvec)
+        ids = list(dict.fromkeys(int(i) for i in ids))
+        if q is None or not ids:
+            return {}
+        keys, vecs = self._views(ids)
+        if not len(keys):
+            return {}
+        return checks.whole_and_best(keys, vecs @ q[0])
+
+    def _views(self, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(view ids, vectors) of every view of these paragraphs, grouped by paragraph."""
+        import numpy as np
+
+        index = self._current_faiss()
+        if not ann.holds_exact(index):
+            return vector_table.views(self._conn(), ids, VIEW_SLOTS, self.manifest.dim)
+        counts = self._view_counts(ids)
+        pids = np.asarray([pid for pid in ids if counts.get(pid, 0) > 0], dtype=np.int64)
+        n_views = np.asarray([counts[int(pid)] for pid in pids], dtype=np.int64)
+        starts = np.concatenate(([0], np.cumsum(n_views)[:-1])).astype(np.int64)
+        view = np.arange(int(n_views.sum())) - np.repeat(starts, n_views)
+        keys = np.repeat(pids, n_views) * VIEW_SLOTS + view
+        try:
+            return keys, index.reconstruct_batch(keys)
+        except RuntimeError:  # a concurrent writer removed one; score nothing rather than guess
+            return keys[:0], np.zeros((0, self.manifest.dim), dtype=np.float32)
+
+    def _stored_vectors(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return vector_table.fetch(self._conn(), keys, self.manifest.dim)
+
+    def _table_vectors(self, keys: np.ndarray) -> np.ndarray:
+        """Vectors for every one of `keys`; KeyError if the table lacks one."""
+        found, vecs = self._stored_vectors(keys)
+        if len(found) != len(keys):
+            missing = sorted(set(int(k) for k in keys) - set(found.tolist()))
+            raise KeyError(f"the vectors table lacks paragraph view "
+                           f"{missing[0] // VIEW_SLOTS}/{missing[0] % VIEW_SLOTS}")
+        return vecs
+
+    def _view_counts(self, ids: list[int]) -> dict[int, int]:
+        counts: dict[int, int] = {}
+        db = self._conn()
+        for chunk in _chunks(ids, _SQL_CHUNK):
+            marks = ",".join("?" * len(chunk))
+            counts.update(db.execute(f"SELECT id, views FROM paragraphs WHERE id IN ({marks})", chunk))
+        return counts
+
+    def _unit_query(self, qvec: Any) -> np.ndarray | None:
+        """The query as one unit row, the shape FAISS searches with."""
+        q = checks.unit_query(qvec, self.manifest.dim)
+        return None if q is None else q.reshape(1, -1)
+
+    @typed_errors
+    def search_lexical(self, query: str, k: int) -> list[tuple[int, float]]:
+        """BM25 over paragraph text and title (title weighted lower, as it repeats per
+        paragraph); the score is negated bm25 so higher is better, like the dense score.
+
+        Every word of the user's text is quoted and the words OR-ed, so FTS5 operators and
+        punctuation in a question are searched for as plain words instead of raising.
+        """
+        tokens = lexical.query_terms(query, _MAX_QUERY_TOKENS)
+        if not tokens or k <= 0:
+            return []
+        match = " OR ".join(f'"{t}"' for t in tokens)
+        rows = self._conn().execute(
+            "SELECT rowid, bm25(paragraphs_fts, 1.0, 0.5) AS score FROM paragraphs_fts "
+            "WHERE paragraphs_fts MATCH ? ORDER BY score LIMIT ?",
+            (match, k),
+        )
+        return [(int(rowid), -float(score)) for rowid, score in rows]
+
+    @typed_errors
+    def vocabulary_coverage(self, query: str) -> float:
+        """Share of the query's words that occur anywhere in the corpus (0..1).
+
+        Low when the question is in another language than the articles: lexical matches are
+        then incidental (a name, a stray English word) and should count for little.
+        """
+        tokens = lexical.query_terms(query, _MAX_QUERY_TOKENS)
+        if not tokens:
+            return 0.0
+        marks = ",".join("?" * len(tokens))
+        found = self._conn().execute(
+            f"SELECT count(*) FROM paragraphs_vocab WHERE term IN ({marks})", tokens
+        ).fetchone()[0]
+        return found / len(tokens)
+
+    @typed_errors
+    def paragraphs(self, ids: Sequence[int]) -> list[StoredParagraph]:
+        """Rows for search hits, in the order given. Ids no longer stored (a concurrent writer
+        removed them after the search) are skipped rather than raising."""
+        found: dict[int, StoredParagraph] = {}
+        metadata_cache: dict[str, dict[str, str]] = {}
+        db = self._conn()
+        for chunk in _chunks(list(dict.fromkeys(int(i) for i in ids)), _SQL_CHUNK):
+            marks = ",".join("?" * len(chunk))
+            rows = db.execute(
+                'SELECT p.id, p.article_id, a.title, a.source, p.number, p.line, p.start, p."end", '
+                "p.text, a.metadata FROM paragraphs p JOIN articles a ON a.id = p.article_id "
+                f"WHERE p.id IN ({marks})",
+                chunk,
+            )
+            for pid, aid, title, source, number, line, start, end, text, meta in rows:
+                if aid not in metadata_cache:
+                    metadata_cache[aid] = json.loads(meta)
+                found[pid] = StoredParagraph(
+                    id=pid,
+                    article_id=aid,
+                    title=title,
+                    source=source,
+                    number=number,
+                    line=line,
+                    start=start,
+                    end=end,
+                    text=text,
+                    metadata=dict(metadata_cache[aid]),
+                )
+        return [found[int(i)] for i in ids if int(i) in found]
+
+    @typed_errors
+    def article_paragraphs(self, article_id: str) -> list[StoredParagraph]:
+        """Every stored paragraph of one article in reading order, for showing it whole."""
+        rows = self._conn().execute(
+            "SELECT id FROM paragraphs WHERE article_id = ? ORDER BY number, id", (article_id,)
+        ).fetchall()
+        return self.paragraphs([r[0] for r in rows])
+
+    @typed_errors
+    def articles(self) -> list[StoredArticle]:
+        rows = self._conn().execute(
+            "SELECT a.id, a.title, a.source, a.metadata, a.content_hash, a.added_at, "
+            "(SELECT count(*) FROM paragraphs p WHERE p.article_id = a.id) "
+            "FROM articles a ORDER BY a.id"
+        )
+        return [
+            StoredArticle(aid, title, source, json.loads(meta), chash, added, n)
+            for aid, title, source, meta, chash, added, n in rows
+        ]
+
+    @typed_errors
+    def counts(self) -> tuple[int, int]:
+        """(articles, paragraphs)."""
+        row = self._conn().execute(
+            "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM paragraphs)"
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
+    @typed_errors
+    def verify(self) -> list[str]:
+        """Cross-check SQLite, FTS and the FAISS file on disk; an empty list means healthy
+        (index.storage.faiss.verify)."""
+        return checkup.verify(self._conn(), self.path, self.manifest.dim, self.writable)
+
+    # ---- internals -----------------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise IndexStoreError("the index store is closed")
+        return self._db
+
+    def _require_writable(self) -> None:
+        if not self.writable:
+            raise self.unwritable or IndexStoreError(f"the index at {self.path} was opened read-only")
+
+    def _read_generation(self) -> int:
+        try:
+            row = self._conn().execute(
+                "SELECT value FROM manifest WHERE key = 'generation'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            error = storage_error(self.path, exc)
+            if error is None:
+                raise
+            raise error from exc
+        if row is None or not str(row[0]).isdigit():
+            raise IndexDamagedError(self.path, "its manifest names no vectors generation")
+        return int(row[0])
+
+    def _current_faiss(self) -> faiss.Index:
+        """The FAISS index matching what SQLite has committed, reloaded if a writer moved on."""
+        if self._depth:
+            assert self._faiss is not None
+            return self._faiss
+        for _ in range(10):
+            generation = self._read_generation()
+            if self._faiss is not None and generation == self._faiss_generation:
+                return self._faiss
+            try:
+                index = read_vectors(self.path, generation, mmap=not self.writable)
+            except FileNotFoundError:
+                if self._read_generation() != generation:
+                    continue  # a writer committed and cleaned up in between; try the new one
+                raise IndexDamagedError(self.path, f"{vectors_name(generation)} is missing",
+                                        text_intact=True) from None
+            self._check_dim(index, generation)
+            self._faiss, self._faiss_generation = index, generation
+            return index
+        raise IndexStoreError(f"the index at {self.path} keeps changing; try again")
+
+    def _load_faiss_in_transaction(self) -> None:
+        # Inside BEGIN IMMEDIATE and the file lock nobody else can commit, so this generation
+        # is the one to build on; another process may have committed since we last loaded.
+        generation = self._read_generation()
+        if self._faiss is None or self._faiss_generation != generation:
+            try:
+                index = read_vectors(self.path, generation)
+            except FileNotFoundError:
+                raise IndexDamagedError(self.path, f"{vectors_name(generation)} is missing",
+                                        text_intact=True) from None
+            self._check_dim(index, generation)
+            self._faiss, self._faiss_generation = index, generation
+
+    def _check_dim(self, index: faiss.Index, generation: int) -> None:
+        if index.d != self.manifest.dim:
+            raise IndexDamagedError(
+                self.path, f"{vectors_name(generation)} has dimension {index.d} but the "
+                f"manifest says {self.manifest.dim}", text_intact=True)
+
+    def _delete_articles(self, ids: list[str]) -> int:
+        import numpy as np
+
+        db = self._conn()
+        paragraph_ids: list[int] = []
+        removed = 0
+        for chunk in _chunks(ids, _SQL_CHUNK):
+            marks = ",".join("?" * len(chunk))
+            paragraph_ids += [
+                pid * VIEW_SLOTS + v
+                for pid, n in db.execute(
+                    f"SELECT id, views FROM paragraphs WHERE article_id IN ({marks})", chunk
+                )
+                for v in range(n)
+            ]
+            # Explicit, so correctness does not hinge on foreign_keys being ON in this connection.
+            db.execute(f"DELETE FROM paragraphs WHERE article_id IN ({marks})", chunk)
+            removed += db.execute(f"DELETE FROM articles WHERE id IN ({marks})", chunk).rowcount
+        if paragraph_ids:
+            assert self._faiss is not None
+            self._faiss.remove_ids(np.asarray(paragraph_ids, dtype=np.int64))
+            vector_table.delete(db, paragraph_ids)
+            self._vectors_changed = True
+        if removed:
+            self._changed = True
+        return removed
+
+    def _commit(self) -> None:
+        db = self._conn()
+        if not self._changed and not self._vectors_changed:
+            db.execute("COMMIT")
+            return
+        updates = {"updated_at": timestamp()}
+        new_generation = None
+        if self._vectors_changed:
+            assert self._faiss is not None and self._faiss_generation is not None
+            new_generation = self._faiss_generation + 1
+            # Crossing a size threshold migrates here, before anything names the new file.
+            try:
+                self._faiss = ann.fit(self._faiss, self._table_vectors)
+            except KeyError as exc:
+                raise IndexUnrepairedError(self.path, exc.args[0]) from None
+            _write_vectors(self.path, new_generation, self._faiss)
+            updates["generation"] = str(new_generation)
+        db.executemany("INSERT OR REPLACE INTO manifest(key, value) VALUES (?, ?)", updates.items())
+        db.execute("COMMIT")  # the commit point
+        if new_generation is not None:
+            self._faiss_generation = new_generation
+            self._cleanup_stale()
+
+    def _cleanup_stale(self) -> None:
+        """Delete vector files SQLite does not name: older generations and uncommitted ones.
+        Caller holds the write lock, so no writer is about to commit one of them."""
+        current = self._read_generation()
+        for entry in os.scandir(self.path):
+            m = VECTORS_RE.match(entry.name)
+            stale = (m is not None and int(m.group(1)) != current) or (
+                entry.name.startswith("vectors-") and entry.name.endswith(".tmp")
+            )
+            if stale:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+
+    def _cleanup_if_unlocked(self) -> None:
+        # Opening for writing should not block on another writer just to tidy up.
+        import filelock
+
+        assert self._lock is not None
+        try:
+            self._lock.acquire(timeout=0)
+        except filelock.Timeout:
+            return
+        try:
+            self._cleanup_stale()
+        finally:
+            self._lock.release()
+
+
+    # ---- for index.indexing.lifecycle (incremental add/sync, status) ------------------------------
+
+    @typed_errors
+    def stored_views(self, text_hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        """Stored vectors, (views, dim) each, for paragraphs whose text hash is given, so an
+        edited article re-embeds only the paragraphs whose text changed. A vector depends on
+        the text alone, so any paragraph with that text will do; one that a concurrent writer
+        removed meanwhile is simply left out, and its text gets embedded again."""
+        hashes = list(dict.fromkeys(text_hashes))
+        if not hashes:
+            return {}
+        db = self._conn()
+        rows: dict[str, tuple[int, int]] = {}
+        for chunk in _chunks(hashes, _SQL_CHUNK):
+            marks = ",".join("?" * len(chunk))
+            for text_hash, pid, n in db.execute(
+                f"SELECT text_hash, max(id), views FROM paragraphs WHERE text_hash IN ({marks}) "
+                "GROUP BY text_hash",
+                chunk,
+            ):
+                rows[text_hash] = (pid, n)
+        if not rows:
+            return {}
+        import numpy as np
+
+        index = self._current_faiss()
+        read = index.reconstruct_batch if ann.holds_exact(index) else self._table_vectors
+        out: dict[str, np.ndarray] = {}
+        for text_hash, (pid, n) in rows.items():
+            keys = np.arange(pid * VIEW_SLOTS, pid * VIEW_SLOTS + n, dtype=np.int64)
+            try:
+                out[text_hash] = read(keys)
+            except (RuntimeError, KeyError):
+                continue
+        return out
+
+    @typed_errors
+    def summary(self) -> dict[str, Any]:
+        """Figures for a status line, from SQLite alone (no need to load the vectors)."""
+        db = self._conn()
+        articles, paragraphs, views = db.execute(
+            "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM paragraphs), "
+            "(SELECT coalesce(sum(views), 0) FROM paragraphs)"
+        ).fetchone()
+        values = dict(db.execute("SELECT key, value FROM manifest").fetchall())
+        return {
+            "articles": int(articles),
+            "paragraphs": int(paragraphs),
+            "vectors": int(views),
+            "generation": int(values.get("generation", "0") or 0),
+            "created_at": values.get("created_at", ""),
+            "updated_at": values.get("updated_at", ""),
+        }
+
+    @contextlib.contextmanager
+    def locked(self, on_wait: Callable[[str], None] | None = None) -> Iterator[Store]:
+        """Hold the write lock around a longer job (writer() inside joins it: the lock is
+        re-entrant), telling the user why nothing happens while another writer holds it."""
+        import filelock
+
+        self._require_writable()
+        assert self._lock is not None
+        try:
+            self._lock.acquire(timeout=0)
+        except filelock.Timeout:
+            if on_wait is not None:
+                on_wait(f"waiting for another qa writer to finish with {self.path} "
+                        f"(up to {self._lock_timeout:g}s)...")
+            with acquire(self._lock, self.path, self._lock_timeout):
+                yield self
+            return
+        try:
+            yield self
+        finally:
+            self._lock.release()
+
+    # ---- the rest of the backend interface (index.storage.base.IndexStore) --------------
+
+    backend = "faiss"
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def identity(self) -> str:
+        """The database file's inode: a rebuild swaps in a new folder, so it changes."""
+        try:
+            return str(os.stat(self.path / DB_NAME).st_ino)
+        except OSError:
+            return ""
+
+    def size_bytes(self) -> int:
+        return sum(e.stat(follow_symlinks=False).st_size for e in os.scandir(self.path)
+                   if e.is_file(follow_symlinks=False))
+
+
+# ---- module helpers ----------------------------------------------------------------------
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+

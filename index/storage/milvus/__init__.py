@@ -1,0 +1,1 @@
+"""The Milvus backend (Milvus Lite or a server)."""
