@@ -1,10 +1,9 @@
 """Choosing and opening a storage backend: the only place that knows which ones exist.
 
-`qa` takes `--backend faiss|milvus` (env QA_BACKEND; default faiss). A FAISS + SQLite index is
-a folder (`--index`, QA_INDEX); a Milvus one is a collection (`--collection`, QA_COLLECTION;
-default qa_default) at `--uri` (QA_URI): a path ending in .db for Milvus Lite, or
-http://host:19530 for a Milvus server or cluster. Everything above this module handles an
-`IndexRef` and an `IndexStore` without looking inside.
+An index is named by an `IndexRef`: a folder for the FAISS + SQLite backend, a `MilvusRef`
+(URI and collection) for Milvus. Which one the user meant is read from the command line in
+`qa.index_options`; everything above this module handles an `IndexRef` and an `IndexStore`
+without looking inside.
 """
 from __future__ import annotations
 
@@ -24,8 +23,8 @@ if TYPE_CHECKING:
 def folder_path(path: Path, what: str = "--index") -> Path:
     """`path` made absolute, or a one-line UserError for a path no index folder can have.
 
-    Every command names its folder through `resolve`, so this is the one place that refuses
-    the filesystem root (`--index /`, whose name is empty: no place beside it to build in),
+    Every command names its folder through `qa.index_options.resolve`, so this is the one
+    place that refuses the filesystem root (`--index /`, whose name is empty: no place beside it to build in),
     a path that is not valid UTF-8 (SQLite opens files by UTF-8 URI), and an existing file
     where a folder should be or should go. `--index .` is the current folder, by its name."""
     raw = os.fsencode(path.expanduser())
