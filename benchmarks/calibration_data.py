@@ -83,6 +83,7 @@ class Asker:
         from qa.engine import Engine
 
         self.store = store
+        self.embedder = embedder  # token states for the alignment come from the model itself
         self.engine = Engine(store=store, embedder=cache, index_ref=Path("."))
 
     def candidates(self, question: str, qvec):
@@ -111,13 +112,14 @@ class Asker:
                 for p in self.store.paragraphs([r[0] for r in ranked])]
 
     def row(self, question: str, qvec, cands, hits, gold: str | None = None):
-        from qa import confidence
+        from qa import alignment, confidence
         from qa.answer import choose_sentences
         from qa.duplicates import collapse
 
         shown = [g.hit for g in collapse(hits)[:SHOWN]]
         _, sentence_scores = choose_sentences(self.engine, qvec, question, shown[:1])
-        out = confidence.signals(question, hits, sentence_scores[0], cands[0]).as_dict()
+        aligned = alignment.aligned(self.embedder, question, hits[0])
+        out = confidence.signals(question, hits, sentence_scores[0], cands[0], aligned).as_dict()
         terms = confidence.lexical.query_terms(question)
         out.update(
             n_terms=len(terms),
@@ -204,8 +206,9 @@ def main() -> None:
     ap.add_argument("--sets", default=",".join(SETS))
     ap.add_argument("--idk", action="store_true")
     ap.add_argument("--refresh-words", action="store_true",
-                    help="recompute the word evidence of the rows already in --out (after a change "
-                         "to how words are matched), re-running retrieval but no sentence embedding")
+                    help="recompute the word evidence and the token alignment of the rows already "
+                         "in --out (after a change to how words are matched), re-running retrieval "
+                         "but no sentence embedding")
     ap.add_argument("--offtopic-only", action="store_true",
                     help="only the off-topic rows whose foreign pool is already built (to run "
                          "beside a collection that is still building pools)")
@@ -348,9 +351,9 @@ def everyday_questions() -> list[tuple[str, Question]]:
 
 
 def refresh_words(rows, args, embedder, pool_files, everyday) -> None:
-    """Recompute `words` and `words_shown` of every row from its retrieved list, rebuilt the
-    way it was made (removal included); the top score must come out as stored."""
-    from qa import confidence
+    """Recompute `words`, `words_shown` and `aligned` of every row from its retrieved list,
+    rebuilt the way it was made (removal included); the top score must come out as stored."""
+    from qa import alignment, confidence
     from qa.duplicates import collapse
 
     questions = {q.id: q for name in SETS for q in load_questions(args.data / SETS[name][0])}
@@ -378,6 +381,7 @@ def refresh_words(rows, args, embedder, pool_files, everyday) -> None:
             drift += abs(hits[0].score - r["top"]) > 1e-3
             terms = confidence.lexical.query_terms(q.question)
             r["words"] = confidence.word_share(terms, hits[0])
+            r["aligned"] = alignment.aligned(embedder, q.question, hits[0])
             shown = [g.hit for g in collapse(hits)[:SHOWN]]
             present = [confidence.paragraph_terms(h) for h in shown]
             r["words_shown"] = (sum(any(confidence.mentions(t, p) for p in present) for t in terms)

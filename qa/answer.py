@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from qa import confidence, sentence_choice
+from qa import alignment, confidence, sentence_choice
 from qa.citations import cite
 from qa.duplicates import collapse
 from qa.retrieve import DEFAULT_FUSION, Fusion, Query, search
@@ -81,10 +81,14 @@ def judge(engine: Engine, result: Answer, retrieved: list[Hit], sentence_score: 
     `retrieved`: the search's hits, best first, at least `confidence.DEPTH` deep where the
     index has so many; `sentence_score`: the top passage's answer-sentence cosine;
     `coverage`: the search's vocabulary coverage of the question."""
-    signals = confidence.signals(result.question, retrieved, sentence_score, coverage)
+    calibrated = confidence.is_calibrated(engine.store.manifest.model)
+    # Token states cost one encoder pass over the top paragraph; only the calibrated model's
+    # judgement reads them.
+    aligned = alignment.aligned(engine.embedder, result.question, retrieved[0]) if calibrated else None
+    signals = confidence.signals(result.question, retrieved, sentence_score, coverage, aligned)
     result.signals = signals.as_dict()
     result.confidence = confidence.probability(signals)
-    result.calibrated = confidence.is_calibrated(engine.store.manifest.model)
+    result.calibrated = calibrated
     if result.confident is False:
         shown = [p.hit for p in result.passages]
         missing = confidence.missing_words(result.question, shown)

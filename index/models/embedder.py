@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Callable, Sequence
 if TYPE_CHECKING:
     import numpy as np
 
+    from index.models.token_states import TokenStates
+
 
 class Embedder:
     """A loaded model plus what an index must record to stay consistent with it.
@@ -93,6 +95,28 @@ class Embedder:
             if on_batch is not None:
                 on_batch(done)
         return out
+
+    def token_states(self, text: str, side: str = "query") -> TokenStates:
+        """The text's token states at `TOKEN_STATE_LAYER`, with the `side`'s prompt applied
+        and then left out (see `index.models.token_states`). Only for a Transformer-first
+        module stack, as the default model's is."""
+        import torch
+
+        from index.models import TOKEN_STATE_LAYER
+        from index.models.token_states import from_encoder
+
+        prompt = self.query_prompt if side == "query" else self.passage_prompt
+        tokenizer = self.model.tokenizer
+        enc = tokenizer(prompt + text, return_tensors="pt", truncation=True,
+                        max_length=int(self.model.max_seq_length))
+        with torch.no_grad():
+            out = self.model[0].auto_model(**enc, output_hidden_states=True)
+        ids = enc["input_ids"][0].tolist()
+        # Unknown characters are text; only the framing and padding tokens are left out.
+        special = set(tokenizer.all_special_ids) - {tokenizer.unk_token_id}
+        return from_encoder(tokenizer.convert_ids_to_tokens(ids),
+                            out.hidden_states[TOKEN_STATE_LAYER][0].numpy(),
+                            [i not in special for i in ids], prompt)
 
 
 def load_st(name_or_path: str, local: bool):

@@ -14,7 +14,11 @@ EXPORT_DIRNAME = "onnx"
 META_FILE = "qa_onnx.json"
 GRAPH_FILE = "model.onnx"
 # Bump when the export's layout or graph changes: older exports are then redone.
-EXPORT_VERSION = 3
+EXPORT_VERSION = 4
+# The graph's outputs: the pooled, normalised vector, and the token states of one layer
+# (`index.models.TOKEN_STATE_LAYER`) that the confidence judgement matches words with.
+SENTENCE_OUTPUT = "sentence_embedding"
+TOKENS_OUTPUT = "token_states"
 
 
 def export_dir(model_dir: Path) -> Path:

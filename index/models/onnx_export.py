@@ -26,7 +26,9 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable
 
-from index.models.export_format import EXPORT_VERSION, GRAPH_FILE, META_FILE, export_dir, safetensors_header
+from index.models import TOKEN_STATE_LAYER
+from index.models.export_format import (EXPORT_VERSION, GRAPH_FILE, META_FILE, SENTENCE_OUTPUT,
+                                        TOKENS_OUTPUT, export_dir, safetensors_header)
 from index.models.folder_swap import rebuilt
 
 WEIGHTS_FILE = "model.safetensors"
@@ -144,16 +146,18 @@ def _export_graph(auto_model, path: Path) -> None:
             self.model = model
 
         def forward(self, inputs_embeds, attention_mask):
-            hidden = self.model(inputs_embeds=inputs_embeds, attention_mask=attention_mask).last_hidden_state
+            out = self.model(inputs_embeds=inputs_embeds, attention_mask=attention_mask,
+                             output_hidden_states=True)
+            hidden = out.last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(mean, p=2.0, dim=1)
+            return torch.nn.functional.normalize(mean, p=2.0, dim=1), out.hidden_states[TOKEN_STATE_LAYER]
 
     encoder = Encoder(auto_model).eval()
     dim = auto_model.get_input_embeddings().weight.shape[1]
     sample = (torch.zeros(2, 7, dim), torch.tensor([[1] * 7, [1] * 5 + [0] * 2]))
     axes = {"inputs_embeds": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
-            "sentence_embedding": {0: "batch"}}
+            SENTENCE_OUTPUT: {0: "batch"}, TOKENS_OUTPUT: {0: "batch", 1: "tokens"}}
     import warnings
 
     graph = io.BytesIO()
@@ -168,7 +172,7 @@ def _export_graph(auto_model, path: Path) -> None:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer warnings about Python branches on shapes
             torch.onnx.export(encoder, sample, graph, input_names=["inputs_embeds", "attention_mask"],
-                              output_names=["sentence_embedding"], dynamic_axes=axes,
+                              output_names=[SENTENCE_OUTPUT, TOKENS_OUTPUT], dynamic_axes=axes,
                               opset_version=OPSET, dynamo=False)
     finally:
         if switch:
@@ -221,4 +225,22 @@ def _check_parity(st, probe, model_dir: Path, out: Path, meta: dict[str, Any]) -
         if not cos >= PARITY_MIN:
             raise ExportError(f"ONNX embeddings differ from sentence-transformers' ({side}: cosine {cos:.6f})")
         worst[side] = round(cos, 7)
+    worst["tokens"] = _check_token_states(probe, encoder)
     return worst
+
+
+def _check_token_states(probe, encoder) -> float:
+    """The graph's token states against sentence-transformers' own, on the probes: same
+    pieces, and each state's cosine at least PARITY_MIN."""
+    import numpy as np
+
+    worst = 1.0
+    for text in PROBES:
+        for side in ("query", "passage"):
+            ref, fast = probe.token_states(text, side), encoder.token_states(text, side)
+            if ref.pieces != fast.pieces:
+                raise ExportError(f"token pieces differ from sentence-transformers' ({side} side)")
+            worst = min(worst, float(np.min((ref.vectors * fast.vectors).sum(1))))
+    if not worst >= PARITY_MIN:
+        raise ExportError(f"ONNX token states differ from sentence-transformers' (cosine {worst:.6f})")
+    return round(worst, 7)

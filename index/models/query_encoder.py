@@ -14,10 +14,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from index.models.export_format import GRAPH_FILE, safetensors_header
+from index.models.export_format import GRAPH_FILE, SENTENCE_OUTPUT, TOKENS_OUTPUT, safetensors_header
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from index.models.token_states import TokenStates
 
 
 def cores_idle() -> bool:
@@ -56,6 +58,7 @@ class QueryEncoder:
         self.query_prompt: str = meta["query_prompt"]
         self.passage_prompt: str = meta["passage_prompt"]
         self._pad = int(meta["pad_id"])
+        self._specials = {int(i) for i in (*meta["before"], *meta["after"])}
         self._tokenizer = UnigramTokenizer.load(export_dir, int(meta["unk_id"]), list(meta["before"]),
                                                 list(meta["after"]), int(meta["max_tokens"]))
         table = meta["embeddings"]
@@ -80,7 +83,7 @@ class QueryEncoder:
         """Ids as the model's tokenizer gives them (prompt already in `text`)."""
         return self._tokenizer.encode(text)
 
-    def _run(self, ids: list[list[int]]) -> np.ndarray:
+    def _run(self, ids: list[list[int]], output: str = SENTENCE_OUTPUT) -> np.ndarray:
         import numpy as np
 
         width = max(map(len, ids))
@@ -90,7 +93,7 @@ class QueryEncoder:
             padded[row, : len(seq)] = seq
             mask[row, : len(seq)] = 1
         embeds = np.asarray(self._table[padded])  # copies just these rows out of the map
-        (out,) = self._session.run(None, {"inputs_embeds": embeds, "attention_mask": mask})
+        (out,) = self._session.run([output], {"inputs_embeds": embeds, "attention_mask": mask})
         return out
 
     def _encode(self, texts: list[str], prompt: str, batch_size: int,
@@ -117,6 +120,19 @@ class QueryEncoder:
                        on_batch: Callable[[int], None] | None = None) -> np.ndarray:
         """(n, dim) float32, L2-normalised, with the model's passage prompt."""
         return self._encode(list(texts), self.passage_prompt, batch_size, on_batch)
+
+
+    def token_states(self, text: str, side: str = "query") -> TokenStates:
+        """The text's token states at `TOKEN_STATE_LAYER` (the graph's second output), with the
+        `side`'s prompt applied and then left out, as `Embedder.token_states` gives them."""
+        from index.models.token_states import from_encoder
+
+        prompt = self.query_prompt if side == "query" else self.passage_prompt
+        ids = self._tokenizer.encode(prompt + text)
+        states = self._run([ids], TOKENS_OUTPUT)[0]
+        special = {self._pad, *self._specials}
+        return from_encoder([self._tokenizer.piece(i) for i in ids], states,
+                            [i not in special for i in ids], prompt)
 
 
 def load_query_encoder(model_dir: Path, name: str, fingerprint: str) -> QueryEncoder | None:

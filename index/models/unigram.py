@@ -95,6 +95,7 @@ class UnigramTokenizer:
         self._pre_tokenizer = pipeline.pre_tokenizer
         # Later duplicates win, as in tokenizers' token-to-id map.
         self._ids = dict(zip(pieces, range(len(pieces))))
+        self._pieces = pieces
         self._scores = scores
         self._unk = unk_id
         self._unk_score = min(scores) - UNK_PENALTY
@@ -121,6 +122,10 @@ class UnigramTokenizer:
         for part in parts:
             ids.extend(self._segment(part))
         return self._before + ids[: self._room] + self._after
+
+    def piece(self, token_id: int) -> str:
+        """The piece an id stands for (the unknown token's own piece for the unknown id)."""
+        return self._pieces[token_id]
 
     def _segment(self, text: str) -> list[int]:
         """Best-scoring split of `text` into pieces; runs of unknown characters become one
