@@ -17,7 +17,9 @@ of `--n` questions each), through the product's retrieval, fusion and answer-sen
   ignores;
 - `offtopic`: `--offtopic` of the set's questions over another set's pool (label 0): pairs
   chosen so the two sets share no source (TyDi over xling, FacQA over XQuAD, xling over FacQA,
-  XQuAD over FacQA; XQuAD and xling are both SQuAD, so never each other's);
+  XQuAD over FacQA; XQuAD and xling are both SQuAD, so never each other's). The other pool
+  can still hold an answer (TyDi and xling are both Wikipedia: "Apa itu logaritma?"), so its
+  candidates holding one of the question's answers as a whole word are removed first;
 - `everyday`: benchmarks/everyday_questions.py over the bundled seed article and over the
   FacQA news pool (label 0).
 Optionally (`--idk`) IDK-MRC over the TyDi pool (label: has an answer), the earlier signal.
@@ -250,6 +252,12 @@ def main() -> None:
                 drop = removal(store, cands, q, gold_texts.get(q.gold, ""))
                 pending.append((base, q, v, cands, asker.hits(cands, drop), "removed", 0,
                                 {"removed": len(drop)}))
+            elif kind == "offtopic":
+                # Another set's pool may still answer (Wikipedia over Wikipedia): its paragraphs
+                # holding one of the question's answers are removed, as in `removed`.
+                drop = removal(store, cands, q, "")
+                pending.append((base, q, v, cands, asker.hits(cands, drop), kind, 0,
+                                {"removed": len(drop)}))
             else:
                 pending.append((base, q, v, cands, asker.hits(cands), kind,
                                 label(q) if callable(label) else int(label or 0), {}))
@@ -376,7 +384,8 @@ def refresh_words(rows, args, embedder, pool_files, everyday) -> None:
         for r in rs:
             q = questions[r["id"]]
             cands = asker.candidates(q.question, vectors[q.question])
-            drop = removal(store, cands, q, gold_texts.get(q.gold, "")) if r["kind"] == "removed" else set()
+            drop = (removal(store, cands, q, gold_texts.get(q.gold, "")) if r["kind"] in ("removed", "offtopic")
+                    else set())
             hits = asker.hits(cands, drop)
             drift += abs(hits[0].score - r["top"]) > 1e-3
             terms = confidence.lexical.query_terms(q.question)

@@ -150,7 +150,7 @@ def main() -> None:
     shift = logit(args.threshold) - logit(point)
     print(f"operating point (cross-validated): {point:.2f} on the fitted scale, moved to {args.threshold}")
     results = {"operating_point": point, "cv": table(rows, cv, point)}
-    show(f"cross-validated, at the operating point", results["cv"])
+    show("cross-validated, at the operating point", results["cv"])
     print("\nthreshold sweep (cross-validated, fitted scale): worst set's share kept / off-topic flagged / "
           "removed flagged / everyday flagged")
     for t in np.round(np.arange(0.1, 0.91, 0.05), 2):

@@ -11,7 +11,8 @@ still reaches a top-5 answer.
 2. `--questions` articles are chosen with a fixed seed; the first sentence of each one's
    `summary` is a question. They and random distractors (`--articles` in all) are indexed
    with the library (index.indexing.lifecycle.add_paths, real model, FAISS, SQLite), every question is
-   answered with qa.retrieve.retrieve (top 5), and each hit is checked by an independent,
+   answered by the product's answer path (qa.answer.answer, k=5: the passages a user is
+   shown, sub-headings left out), and each passage is checked by an independent,
    stricter test than the rules: fewer than 4 words, or no run of 3 lowercase words. The
    count of such hits is printed with each one, so a rule gap shows as a named paragraph.
 
@@ -103,8 +104,8 @@ def top5_check(records: list[tuple[int, dict, str]], n_questions: int, n_article
                model_name: str | None) -> None:
     from index.indexing.lifecycle import add_paths, open_writable
     from index.storage.faiss.store import Store
-    from qa.engine import load_model, load_query_model
-    from qa.retrieve import retrieve
+    from qa.answer import answer
+    from qa.engine import Engine, load_model, load_query_model
 
     rng = random.Random(SEED)
     usable = [r for r in records if len(first_sentence(r[1]).split()) >= 5]
@@ -129,12 +130,12 @@ def top5_check(records: list[tuple[int, dict, str]], n_questions: int, n_article
             n_strict = sum(strict_junk(p.text) for p in stored)
             print(f"stored passages failing the strict check: {n_strict} of {len(stored)}")
             model = load_query_model(store.manifest.model)
-            vectors = model.embed_queries(questions)
+            engine = Engine(store=store, embedder=model, index_ref=work / "idx")
             flagged = []
             hits_total = 0
             own_top5 = 0
-            for (_, record, _), question, qvec in zip(chosen, questions, vectors):
-                hits = retrieve(store, qvec, question, k=5)
+            for (_, record, _), question in zip(chosen, questions):
+                hits = [p.hit for p in answer(engine, question, k=5).passages]
                 hits_total += len(hits)
                 own_top5 += any(h.article_id == str(record.get("id")) for h in hits)
                 flagged += [(question, h) for h in hits if strict_junk(h.text)]

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from qa import alignment, confidence, sentence_choice
 from qa.citations import cite
-from qa.duplicates import collapse
+from index.corpus.junk import heads_others
+from qa.duplicates import Group, collapse
 from qa.retrieve import DEFAULT_FUSION, Fusion, Query, search
 from qa.sentences import sentence_spans
 from qa.types import Answer, AnswerPassage, Hit
@@ -55,11 +56,20 @@ def answer(engine: Engine, question: str, k: int = 5, fusion: Fusion = DEFAULT_F
     return answer_from_query(engine, question, query, k)
 
 
+def shown_groups(hits: list[Hit], k: int) -> list[Group]:
+    """The first `k` distinct passages, sub-headings and list lead-ins left out: they name or
+    introduce a section but answer nothing (index.corpus.junk.heads_others); the paragraphs
+    under them are retrieved on their own. Only where nothing else was found are they shown."""
+    groups = collapse(hits)
+    prose = [g for g in groups if not heads_others(g.hit.text)]
+    return (prose or groups)[:k]
+
+
 def answer_from_query(engine: Engine, question: str, query: Query, k: int = 5) -> Answer:
     """The answer built from a ranking made elsewhere (the question alone, or read in its
     conversation): near-duplicates collapsed, answer sentences chosen with the ranking's own
     vector, citations, and the judgement of whether it answers."""
-    groups = collapse(query.hits)[:k]
+    groups = shown_groups(query.hits, k)
     hits = [g.hit for g in groups]
     spans, sentence_scores = choose_sentences(engine, query.vector, question, hits)
     passages = [

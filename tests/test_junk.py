@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from index.corpus.junk import junk_kind
+from index.corpus.junk import heads_others, is_heading, is_lead_in, junk_kind
 from index.corpus.read import read_file
 from index.corpus.read_jsonl import _slug_words
 from index.corpus.types import Article
@@ -69,6 +69,58 @@ def test_each_kind_is_recognised(text, kind):
 @pytest.mark.parametrize("text", KEPT)
 def test_real_short_paragraphs_are_not_junk(text):
     assert junk_kind(text) is None
+
+
+HEADINGS = ["Babak Kedua", "Reaksi Pemerintah", "2. Harga Cabai Naik", "Langkah Selanjutnya",
+            "What Happens Next", "BERITA TERKAIT", "Sinopsis Film 'Hari yang Panjang'"]
+NOT_HEADINGS = ["Skor akhir Persija 2-1 Persib", "Hasil Liga Inggris, Selasa (4/4/2017):",
+                "Berikut jadwalnya:", "Ia bilang tidak.", "jadi begitu saja", "Siapa yang menang?",
+                "(tidak ada komentar dari polisi)", "Presiden meresmikan jembatan baru di Jakarta "
+                "pada hari Senin bersama para menteri dan gubernur"]
+
+
+@pytest.mark.parametrize("text", HEADINGS)
+def test_sub_headings_are_recognised(text):
+    assert is_heading(text)
+
+
+@pytest.mark.parametrize("text", NOT_HEADINGS + KEPT)
+def test_sentences_lead_ins_and_result_lines_are_not_headings(text):
+    assert not is_heading(text)
+
+
+@pytest.mark.parametrize("text, lead_in", [
+    ("Hasil Liga Inggris, Selasa (4/4/2017):", True), ("Berikut jadwalnya:", True),
+    ("Pelatih: Sukardi", False), ("Ia berkata: ya.", False),
+    ("Harga naik. Penyebabnya ada tiga:", False), (STORY, False)])
+def test_a_lists_lead_in_ends_in_its_colon_and_holds_no_sentence(text, lead_in):
+    assert is_lead_in(text) is lead_in
+    assert heads_others(text) is lead_in
+
+
+def test_sub_headings_stay_in_the_article_but_are_never_shown_as_passages(tmp_path, embedder):
+    """Reading keeps a heading (it counts in the paragraph numbers a citation gives); the
+    answer leaves it out, though it matches the question best, and shows the paragraphs."""
+    from index.indexing.build import build_index
+    from index.storage.faiss.store import Store
+    from qa.answer import answer
+    from qa.engine import Engine
+
+    path = _write(tmp_path, "txt", [STORY, "Jembatan Baru Presiden", STORY2])
+    [article] = read_file(path)
+    assert [p.text for p in article.paragraphs] == [STORY, "Jembatan Baru Presiden", STORY2]
+    build_index([path], tmp_path / "idx", embedder)
+    engine = Engine(store=Store.open(tmp_path / "idx"), embedder=embedder, index_ref=tmp_path / "idx")
+    try:
+        from qa.retrieve import search
+
+        question = "Jembatan baru presiden"
+        assert any(h.text == "Jembatan Baru Presiden" for h in search(engine.store, embedder, question, 10).hits)
+        shown = [p.hit.text for p in answer(engine, question, k=5).passages]
+        assert shown and "Jembatan Baru Presiden" not in shown
+        assert set(shown) == {STORY, STORY2}
+    finally:
+        engine.close()
 
 
 def _lines(junk: list[str]) -> list[str]:

@@ -23,6 +23,13 @@ Kinds, in the order they are tried:
   "[sau]", "(T.H - ZG/S023)").
 - dateline: a few words ending in a dash, the outlet's dateline cut off from its text.
 - symbols: no word of two letters at all ("* * *", "–", "Q3").
+
+Sub-headings ("Babak Kedua", "2. Harga Cabai Naik") and a list's lead-in ("Berikut
+jadwalnya:") are judged apart (`heads_others`) and are kept when reading: a heading answers nothing itself, but it names what the paragraph below it
+is about ("7. Playa Paraiso, Meksiko" above a paragraph that never names the beach), its line
+is part of the article a citation counts, and rewriting the next paragraph to carry it would
+change the text a citation points at. So it stays indexed and is never shown as a passage
+(`qa.answer`).
 """
 from __future__ import annotations
 
@@ -117,6 +124,46 @@ def junk_kind(text: str) -> str | None:
     if not _LETTERS.search(body):
         return "symbols"
     return None
+
+
+# A sub-heading: a few words, most of them capitalised, with no sentence punctuation and no
+# figure (those are a result line or a lead-in to a list: "Hasil Liga Inggris, Selasa
+# (4/4/2017):"), after an optional list number ("2. ").
+_LIST_NUMBER = re.compile(r"^\d{1,2}[.)]\s+")
+_NOT_IN_HEADING = re.compile(r"[.!?…:;\d]")
+_HEADING_WORDS = 8
+_HEADING_CHARS = 80
+
+
+def is_heading(text: str) -> bool:
+    """Whether `text` (one paragraph) reads as a sub-heading rather than a sentence."""
+    body = _LIST_NUMBER.sub("", text.strip(), count=1)
+    if not body or len(body) > _HEADING_CHARS or _NOT_IN_HEADING.search(body):
+        return False
+    words = [w.lstrip("\"'“‘(") for w in body.split()]
+    words = [w for w in words if _LETTERS.search(w)]
+    if not words or len(words) > _HEADING_WORDS or not words[0][:1].isupper():
+        return False
+    return 2 * sum(w[:1].isupper() for w in words) >= len(words)
+
+
+# A list's lead-in: a short line that ends in a colon and holds no sentence end before it
+# ("Berikut jadwal semifinal:", "Hasil Liga Inggris, Selasa (4/4/2017):"); the list below
+# holds the facts. A "Label: value" line does not end in its colon and is kept.
+_LEAD_IN_WORDS = 12
+_SENTENCE_END = re.compile(r"[.!?…]\s")
+
+
+def is_lead_in(text: str) -> bool:
+    body = text.strip()
+    return (body.endswith(":") and len(body.split()) <= _LEAD_IN_WORDS
+            and not _SENTENCE_END.search(body))
+
+
+def heads_others(text: str) -> bool:
+    """A sub-heading or a list's lead-in: a line that names or introduces the paragraphs
+    after it and answers nothing itself."""
+    return is_heading(text) or is_lead_in(text)
 
 
 def is_junk(text: str) -> bool:
