@@ -607,6 +607,11 @@ def _eval_conversations(conversations: Path, articles: Path | None, k: int, as_j
             cells = " ".join(f"{by_turn[t]['hit@1']:>7.2f}" if t in by_turn else f"{'-':>7}"
                              for t in turns)
             print(f"{mode:11} {lang:5} {cells}")
+    judged = m.get("context", {}).get("all", {}).get("all", {})
+    if judged.get("confident_when_first") is not None:
+        other = judged["confident_otherwise"]
+        print(f"judged confident in context: {judged['confident_when_first']:.3f} of turns whose top "
+              f"passage answers, " + ("-" if other is None else f"{other:.3f}") + " of the others")
 
 
 def _pool_copy(ctx: typer.Context, store, folder: Path,

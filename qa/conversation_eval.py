@@ -106,7 +106,16 @@ def answer_rank(article_ids: list[str], texts: list[str], article: str,
 def _rate(rows: list[dict]) -> dict:
     n = len(rows)
     return {"n": n, "hit@1": sum(r["rank"] == 1 for r in rows) / n if n else None,
-            "hit@5": sum(r["rank"] is not None and r["rank"] <= 5 for r in rows) / n if n else None}
+            "hit@5": sum(r["rank"] is not None and r["rank"] <= 5 for r in rows) / n if n else None,
+            "confident_when_first": _confident_share([r for r in rows if r["rank"] == 1]),
+            "confident_otherwise": _confident_share([r for r in rows if r["rank"] != 1])}
+
+
+def _confident_share(rows: list[dict]) -> float | None:
+    """Share judged confident (qa.confidence), None where no judgement was made: how far
+    "No confident answer" holds for follow-ups, whose scores carry the conversation's boost."""
+    judged = [r["confident"] for r in rows if r["confident"] is not None]
+    return sum(judged) / len(judged) if judged else None
 
 
 def summarise(rows: list[dict]) -> dict:
@@ -148,6 +157,7 @@ def evaluate_conversations(conversations: list[EvalConversation], engine: Engine
                         "rank": answer_rank([p.hit.article_id for p in result.passages],
                                             [p.hit.text for p in result.passages],
                                             conv.article, turn.answers),
+                        "confident": result.confident, "confidence": result.confidence,
                     })
                 done += 1
                 if progress:
