@@ -72,9 +72,11 @@ def test_real_short_paragraphs_are_not_junk(text):
 
 
 HEADINGS = ["Babak Kedua", "Reaksi Pemerintah", "2. Harga Cabai Naik", "Langkah Selanjutnya",
-            "What Happens Next", "BERITA TERKAIT", "Sinopsis Film 'Hari yang Panjang'"]
+            "What Happens Next", "BERITA TERKAIT", "Sinopsis Film 'Hari yang Panjang'",
+            "LIGA 1: Laga Pembuka Ditunda"]
 NOT_HEADINGS = ["Skor akhir Persija 2-1 Persib", "Hasil Liga Inggris, Selasa (4/4/2017):",
                 "Berikut jadwalnya:", "Ia bilang tidak.", "jadi begitu saja", "Siapa yang menang?",
+                "Pelatih: Sukardi Kardok", "JAKARTA: Presiden meresmikan jembatan baru.",
                 "(tidak ada komentar dari polisi)", "Presiden meresmikan jembatan baru di Jakarta "
                 "pada hari Senin bersama para menteri dan gubernur"]
 

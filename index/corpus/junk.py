@@ -135,9 +135,15 @@ _HEADING_WORDS = 8
 _HEADING_CHARS = 80
 
 
+# A kicker: an all-capitals label and its colon before a heading ("PIALA AFF: Persiapan Lawan
+# Timnas"); a "Label: value" line with an ordinary label ("Pelatih: Sukardi") is a fact, kept.
+_KICKER = re.compile(r"^[A-Z][A-Z0-9 &-]{1,24}:\s+(?=\S)")
+
+
 def is_heading(text: str) -> bool:
     """Whether `text` (one paragraph) reads as a sub-heading rather than a sentence."""
     body = _LIST_NUMBER.sub("", text.strip(), count=1)
+    body = _KICKER.sub("", body, count=1)
     if not body or len(body) > _HEADING_CHARS or _NOT_IN_HEADING.search(body):
         return False
     words = [w.lstrip("\"'“‘(") for w in body.split()]
