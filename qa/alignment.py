@@ -31,16 +31,15 @@ def content_words(states: TokenStates) -> list[list[int]]:
     """Row numbers of each word of the text (pieces joined at word starts), leaving out stop
     words and words without a letter or digit: a question's "who" or "?" has no counterpart
     to look for."""
-    words: list[tuple[str, list[int]]] = []
+    words: list[list[int]] = []
     for row, piece in enumerate(states.pieces):
         if piece.startswith(WORD_START) or not words:
-            words.append((piece.replace(WORD_START, ""), [row]))
+            words.append([row])
         else:
-            words[-1][1].append(row)
-            words[-1] = (words[-1][0] + piece, words[-1][1])
+            words[-1].append(row)
     out = []
-    for text, rows in words:
-        word = "".join(c for c in text.casefold() if c.isalnum())
+    for rows in words:
+        word = "".join(c for r in rows for c in states.pieces[r].casefold() if c.isalnum())
         if word and word not in lexical.QUERY_STOP_WORDS:
             out.append(rows)
     return out

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from index.errors import UserError
+from qa.evaluate import confident_share
 
 if TYPE_CHECKING:
     from qa.engine import Engine
@@ -107,15 +108,10 @@ def _rate(rows: list[dict]) -> dict:
     n = len(rows)
     return {"n": n, "hit@1": sum(r["rank"] == 1 for r in rows) / n if n else None,
             "hit@5": sum(r["rank"] is not None and r["rank"] <= 5 for r in rows) / n if n else None,
-            "confident_when_first": _confident_share([r for r in rows if r["rank"] == 1]),
-            "confident_otherwise": _confident_share([r for r in rows if r["rank"] != 1])}
-
-
-def _confident_share(rows: list[dict]) -> float | None:
-    """Share judged confident (qa.confidence), None where no judgement was made: how far
-    "No confident answer" holds for follow-ups, whose scores carry the conversation's boost."""
-    judged = [r["confident"] for r in rows if r["confident"] is not None]
-    return sum(judged) / len(judged) if judged else None
+            # How far "No confident answer" holds for follow-ups, whose scores carry the
+            # conversation's bonus.
+            "confident_when_first": confident_share([r["confident"] for r in rows if r["rank"] == 1]),
+            "confident_otherwise": confident_share([r["confident"] for r in rows if r["rank"] != 1])}
 
 
 def summarise(rows: list[dict]) -> dict:

@@ -158,11 +158,17 @@ def _percentile(values: list[float], q: float) -> float:
 
 def _confident_share(rows: list[dict], questions: list[Question], first: bool) -> float | None:
     """Share of questions judged confident among those whose gold paragraph is (not) ranked
-    first; None without a judgement (a model the calibration was not made for)."""
-    picked = [r["confident"] for r, q in zip(rows, questions) if (r["ranked"][:1] == [q.gold]) == first]
-    if not picked or any(c is None for c in picked):
+    first."""
+    return confident_share([r["confident"] for r, q in zip(rows, questions)
+                            if (r["ranked"][:1] == [q.gold]) == first])
+
+
+def confident_share(judgements: list[bool | None]) -> float | None:
+    """Share judged confident; None when there is none to count or no judgement was made (a
+    model the calibration was not made for)."""
+    if not judgements or any(c is None for c in judgements):
         return None
-    return sum(picked) / len(picked)
+    return sum(judgements) / len(judgements)
 
 
 def evaluate(questions: list[Question], engine, k: int = 10, progress=None) -> dict:

@@ -25,11 +25,11 @@ Kinds, in the order they are tried:
 - symbols: no word of two letters at all ("* * *", "–", "Q3").
 
 Sub-headings ("Babak Kedua", "2. Harga Cabai Naik") and a list's lead-in ("Berikut
-jadwalnya:") are judged apart (`heads_others`) and are kept when reading: a heading answers nothing itself, but it names what the paragraph below it
-is about ("7. Playa Paraiso, Meksiko" above a paragraph that never names the beach), its line
-is part of the article a citation counts, and rewriting the next paragraph to carry it would
-change the text a citation points at. So it stays indexed and is never shown as a passage
-(`qa.answer`).
+jadwalnya:") are judged apart (`heads_others`) and are kept when reading: a heading answers
+nothing itself, but it names what the paragraph below it is about ("7. Playa Paraiso,
+Meksiko" above a paragraph that never names the beach), its line is part of the article a
+citation counts, and rewriting the next paragraph to carry it would change the text a
+citation points at. So it stays indexed and is never shown as a passage (`qa.answer`).
 """
 from __future__ import annotations
 

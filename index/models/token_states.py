@@ -37,7 +37,7 @@ def from_encoder(pieces: list[str], states: np.ndarray, keep: list[bool], prompt
 
 
 def _prompt_length(pieces: list[str], prompt: str) -> int:
-    """How many leading pieces spell the prompt ("query: " is "▁query", ":"). None when the
+    """How many leading pieces spell the prompt ("query: " is "▁query", ":"); 0 when the
     prompt did not tokenise apart from the text: then nothing is dropped."""
     target = "".join(prompt.split())
     if not target:
