@@ -1,12 +1,24 @@
 """Re-sync: make the index match its corpus folder again, from inside `qa chat`.
 
-The same incremental `index.indexing.lifecycle.sync_folder` that `qa index sync` runs, with the
-model the chat already has loaded: unchanged articles embed nothing, edited ones only their
-changed paragraphs, and every change lands in the store's crash-safe commits. The engine's
-read-only store is reopened afterwards so it sees the new generation.
+The same incremental `index.indexing.lifecycle.sync_folder` that `qa index sync` runs:
+unchanged articles embed nothing, edited ones only their changed paragraphs, and every change
+lands in the store's crash-safe commits.
+
+It writes through a store handle of its own, so it may run on a thread beside the one
+answering with `engine.store`: the FAISS store admits one writer and any number of readers
+(a reader keeps answering from the generation it has and follows each commit), and a Milvus
+Lite file opened twice in one process shares its embedded server (index.storage.milvus.connect
+counts the clients), so a second client writes while the first one reads. What cannot be
+shared is a sentence-transformers model answering and indexing at once (its tokenizer is not
+safe for concurrent use): `runs_beside_answers` tells the caller when to queue instead.
+
+Indexing needs torch and sentence-transformers (about 750 MB beside the ONNX model that
+answers), so the model is loaded only once a paragraph actually needs embedding, and released
+when the re-sync ends: a re-sync that finds nothing new never grows the process.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,11 +26,16 @@ from index.errors import UserError
 from index.indexing.lifecycle import ChangeReport
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from index.indexing import Progress
+    from index.storage.base import IndexStore
     from qa.engine import Engine
 
+Say = Callable[[str], None]
 
-def corpus_folders(engine: Engine, corpus: Path | None = None) -> list[Path]:
+
+def corpus_folders(store: IndexStore, corpus: Path | None = None) -> list[Path]:
     """The folder to rebuild from: `--corpus DIR` when given; the bundled seeds when every
     indexed article came from there; otherwise the index does not say, and we refuse."""
     if corpus is not None:
@@ -32,7 +49,7 @@ def corpus_folders(engine: Engine, corpus: Path | None = None) -> list[Path]:
         seeds = paths.seeds_dir().resolve()
     except FileNotFoundError:
         seeds = None
-    sources = [a.source for a in engine.store.articles()]
+    sources = [a.source for a in store.articles()]
     if seeds is not None and sources and all(_inside(s, seeds) for s in sources):
         return [seeds]
     raise UserError(
@@ -51,28 +68,64 @@ def _inside(source: str, folder: Path) -> bool:
         return False
 
 
-def resync(engine: Engine, progress: Progress | None = None,
-           corpus: Path | None = None) -> ChangeReport:
-    """Sync `engine`'s index with its corpus folder(s) and reopen `engine.store` on the result;
-    one report for all the folders.
+def runs_beside_answers(engine: Engine) -> bool:
+    """Whether a re-sync may run on another thread while `engine` answers. Not when the
+    model that answers is the sentence-transformers one that indexes (a model without an
+    ONNX export): the two would share one tokenizer."""
+    from index.models.embedder import Embedder
 
-    Runs on the caller's thread (the chat's engine worker). `progress(stage, done, total)` is
-    the library's callback. Raises UserError when there is nothing to sync from; in every
-    case `engine.store` is open again afterwards.
+    return not isinstance(engine.embedder, Embedder)
+
+
+class _ModelOnDemand:
+    """The engine's indexing model as the library's `Embedder`, loaded at the first text to
+    embed. The manifest fields come from the model that answers, which the index was opened
+    with (the same model: its ONNX export carries the same fingerprint and prompts)."""
+
+    def __init__(self, engine: Engine, progress: Progress | None) -> None:
+        source = engine.embedder
+        self.name, self.fingerprint, self.dim = source.name, source.fingerprint, source.dim
+        self.query_prompt, self.passage_prompt = source.query_prompt, source.passage_prompt
+        self._engine = engine
+        self._progress = progress
+        self._loaded = False  # the model itself stays the engine's, so releasing it frees it
+
+    def embed_passages(self, texts: Sequence[str], batch_size: int = 32,
+                       on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+        if not self._loaded:
+            if self._progress is not None:
+                self._progress("model", 0, 1)
+            self._engine.indexing_model()
+            self._loaded = True
+            if self._progress is not None:
+                self._progress("model", 1, 1)
+            if on_batch is not None:
+                on_batch(0)  # back to the embedding stage on the progress line
+        return self._engine.indexing_model().embed_passages(texts, batch_size=batch_size,
+                                                            on_batch=on_batch)
+
+
+def resync(engine: Engine, progress: Progress | None = None, corpus: Path | None = None,
+           say: Say | None = None) -> ChangeReport:
+    """Sync `engine`'s index with its corpus folder(s); one report for all the folders.
+
+    Runs on the caller's thread and leaves `engine.store` alone (the store follows the new
+    generation by itself). `progress(stage, done, total)` is the library's callback, with one
+    more stage, "model", while the indexing model loads; `say` hears waits for another
+    writer. Raises UserError when there is nothing to sync from, before any model loads.
     """
     from index.indexing.build import manifest_for
-    from index.indexing.lifecycle import open_writable, sync_folder
+    from index.indexing.lifecycle import sync_folder
     from index.storage import open_store
+    from qa.engine import lock_timeout
 
-    folders = corpus_folders(engine, corpus)
-    expect = manifest_for(engine.embedder)
-    embedder = engine.indexing_model()  # indexing stays on sentence-transformers
     total = ChangeReport()
-    engine.store.close()  # an embedded Milvus Lite file admits one open client per process
+    embedder = _ModelOnDemand(engine, progress)
     try:
-        with open_writable(engine.index_ref, embedder, create=False) as store:
-            for folder in folders:
-                total.merge(sync_folder(store, embedder, folder, progress))
+        with open_store(engine.index_ref, expect=manifest_for(embedder), writable=True,
+                        lock_timeout=lock_timeout()) as store:
+            for folder in corpus_folders(store, corpus):
+                total.merge(sync_folder(store, embedder, folder, progress, say))
     finally:
-        engine.store = open_store(engine.index_ref, expect=expect)
+        engine.release_indexing_model()
     return total
