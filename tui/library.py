@@ -27,6 +27,7 @@ class IndexInfo:
     model: str
     paragraphs: int
     articles: list[StoredArticle] = field(default_factory=list)
+    generation: int = -1  # the store's, when these were read: what a later poll compares
 
 
 def open_chat_engine(index_ref: Path, model: str | None, build_default: bool,
@@ -136,9 +137,39 @@ class ConversationSummary:
 
 
 def index_info(engine: Engine) -> IndexInfo:
-    articles = engine.store.articles()
-    _, paragraphs = engine.store.counts()
-    return IndexInfo(engine.index_ref, engine.embedder.name, paragraphs, articles)
+    from qa.index_changes import read_state
+
+    return _info(engine, read_state(engine.store))
+
+
+def index_info_if_changed(engine: Engine, generation: int) -> IndexInfo | None:
+    """New figures when another writer (or the chat's own re-sync) committed since
+    `generation`; None after one small read otherwise."""
+    from qa.index_changes import state_if_moved
+
+    state = state_if_moved(engine.store, generation)
+    return None if state is None else _info(engine, state)
+
+
+def _info(engine: Engine, state) -> IndexInfo:
+    return IndexInfo(engine.index_ref, engine.embedder.name, state.paragraphs, state.articles,
+                     state.generation)
+
+
+def error_text(error: BaseException) -> str:
+    """One line for a failed job: a user error as the CLI words it, anything else named."""
+    from qa.engine import UserError, error_line
+
+    if isinstance(error, UserError):
+        return error_line(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def resync_beside_answers(engine: Engine) -> bool:
+    """Whether questions can be answered while a re-sync runs (see qa.resync)."""
+    from qa.resync import runs_beside_answers
+
+    return runs_beside_answers(engine)
 
 
 def article_paragraphs(engine: Engine, article_id: str) -> list[StoredParagraph]:
