@@ -50,10 +50,10 @@ class QaApp(App):
                                         progress=progress, say=say)
 
     def sync(self, engine: Engine, corpus: Path | None) -> ChangeReport:
-        """Runs on the engine thread (a re-sync job)."""
+        """A re-sync job: on a thread of its own, or the engine thread (see qa.resync)."""
         from qa.resync import resync
 
-        return resync(engine, self.engine.progress, corpus)
+        return resync(engine, self.engine.progress, corpus, say=self.engine.say)
 
     def on_mount(self) -> None:
         self.push_screen(ChatScreen(self.index_ref, worker=self.engine,
@@ -91,7 +91,9 @@ class QaApp(App):
 
     def on_engine_says(self, message: EngineSays) -> None:
         self.log(message.text)
-        if message.text.startswith("No index yet"):
+        if self.chat.syncing:  # e.g. waiting for another writer to finish
+            self.chat.status.set_state(f"Re-syncing: {message.text}")
+        elif message.text.startswith("No index yet"):
             self.chat.status.set_state("No index yet: building it…")
             self.notify(message.text, title="First start", markup=False, timeout=8)
 

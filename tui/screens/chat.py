@@ -12,9 +12,10 @@ from textual.widgets import Footer, Input, Static
 
 from tui import library
 from tui.engine_worker import EngineUnavailable, EngineWorker, Job
+from tui.index_follower import IndexFollower, IndexUpdated
 from tui.text import join, plural, safe
-from tui.widgets import (AnswerCard, ArticleSidebar, PassageView, QuestionInput, QuestionLine,
-                         StatusBar, Transcript)
+from tui.widgets import (AnswerCard, ArticleSidebar, Notice, PassageView, QuestionInput,
+                         QuestionLine, StatusBar, Transcript)
 
 if TYPE_CHECKING:
     from qa.engine import Engine
@@ -25,6 +26,17 @@ if TYPE_CHECKING:
 WELCOME = ("Ask about the indexed news articles, in English or Indonesian. Each answer lists "
            "the best passages with the answering sentence highlighted and a citation you can "
            "open. F1 shows all keys.")
+
+
+def _report_line(report: ChangeReport) -> str:
+    line = (f"Re-synced: {report.added} added, {report.updated} updated, {report.removed} "
+            f"removed, {report.unchanged} unchanged; embedded "
+            f"{plural(report.paragraphs_embedded, 'paragraph')} in {report.seconds:.1f} s")
+    if report.errors:
+        first = report.errors[0]
+        line += (f"; {plural(len(report.errors), 'file')} could not be read "
+                 f"(first: {first.path}: {first.reason})")
+    return line
 
 
 def _about(turn) -> str:
@@ -64,7 +76,8 @@ class ChatScreen(Screen):
                  conversations: library.ChatConversations, history: QuestionHistory,
                  resync: Callable[[Engine], ChangeReport]) -> None:
         """`index_ref`: the index shown in the status line (a folder or a Milvus collection);
-        `resync` runs on the engine thread and re-syncs the index from its corpus."""
+        `resync` re-syncs the index from its sources, on a thread of its own when it can
+        (`EngineWorker.run_beside`), never touching `engine.store`."""
         super().__init__()
         self.index_ref = index_ref
         self.worker = worker
@@ -73,6 +86,8 @@ class ChatScreen(Screen):
         self.resync = resync
         self.selected: PassageView | None = None
         self.syncing = False
+        self.sync_beside = True  # whether questions are answered during the re-sync
+        self.follower = IndexFollower(worker, self, quiet=lambda: self.syncing)
 
     def compose(self):
         yield StatusBar(self.index_ref, id="status")
@@ -114,8 +129,8 @@ class ChatScreen(Screen):
     # ---- engine events (called by the app) -----------------------------------------------
 
     def engine_loaded(self, info: library.IndexInfo) -> None:
-        self.status.set_info(len(info.articles), info.paragraphs, info.model)
-        self.sidebar.set_articles(info.articles)
+        self._show_info(info)
+        self.follower.start(info)
         self._update_state()
         for card in self.cards:
             if card.state == "waiting":
@@ -129,6 +144,31 @@ class ChatScreen(Screen):
     def build_progress(self, stage: str, done: int, total: int) -> None:
         what = "Re-syncing" if self.syncing else "Building index"
         self.status.show_progress(stage, done, total, what)
+
+    def _show_info(self, info: library.IndexInfo) -> None:
+        self.status.set_info(len(info.articles), info.paragraphs, info.model)
+        self.sidebar.set_articles(info.articles)
+
+    def on_index_updated(self, message: IndexUpdated) -> None:
+        """Another process (or our re-sync) committed: new counts and article list, and a
+        quiet line saying what changed unless our re-sync's report will."""
+        self._show_info(message.info)
+        line = message.change.line()
+        if line and not message.quiet:
+            self.note(f"Index updated: {line}")
+
+    def note(self, text: str, kind: str = "info", asked: bool = False) -> None:
+        """A line in the transcript; it scrolls into view only if the end was in view, so
+        an answer being read stays put. What the user `asked` for (a re-sync's outcome) is
+        also shown as a toast when the line lands out of view."""
+        transcript = self.transcript
+        at_end = transcript.is_vertical_scroll_end or transcript.max_scroll_y == 0
+        transcript.mount(Notice(text, kind))
+        if at_end:
+            transcript.call_after_refresh(transcript.scroll_end, animate=False)
+        elif asked:
+            self.app.notify(text, severity=kind if kind != "info" else "information",
+                            markup=False, timeout=8)
 
     def _update_state(self) -> None:
         worker = self.worker
@@ -162,6 +202,8 @@ class ChatScreen(Screen):
         line = QuestionLine(question)
         card = AnswerCard(question, ready=self.worker.ready)
         await self.transcript.mount_all([line, card])
+        if self.syncing and not self.sync_beside:
+            card.set_waiting_for("the re-sync to finish")
 
         async def done(turn) -> None:
             if card.is_attached:
@@ -322,6 +364,8 @@ class ChatScreen(Screen):
                                done=done, failed=failed, kind="export"))
 
     def action_sync(self) -> None:
+        """Re-sync the index with its sources: progress on the status line, questions
+        answered meanwhile where the index allows it, the report as a line in the transcript."""
         worker = self.worker
         if worker.error is not None:
             self.app.notify("The index could not be opened, so it cannot be re-synced.",
@@ -331,35 +375,31 @@ class ChatScreen(Screen):
             self.app.notify("A re-sync is already running.", markup=False)
             return
         self.syncing = True
+        self.sync_beside = True
         self.status.set_state("Re-syncing…")
-        resync = self.resync
 
-        def run(engine):
-            report = resync(engine)
-            return report, library.index_info(engine)
+        def started() -> None:
+            self.sync_beside = job.beside
+            if not job.beside:
+                self.note("Questions wait until the re-sync ends: this index's model cannot "
+                          "answer and index at the same time.")
 
-        def done(result) -> None:
+        def ended() -> None:
             self.syncing = False
-            report, info = result
-            self.status.set_info(len(info.articles), info.paragraphs, info.model)
-            self.sidebar.set_articles(info.articles)
+            self.follower.refresh(quiet=True)  # what it committed, even if it failed later
             self._update_state()
-            problems = f"; {plural(len(report.errors), 'file')} could not be read" if report.errors else ""
-            self.app.notify(f"Re-synced: {report.added} added, {report.updated} updated, "
-                            f"{report.removed} removed, {report.unchanged} unchanged; embedded "
-                            f"{plural(report.paragraphs_embedded, 'paragraph')} in "
-                            f"{report.seconds:.1f} s{problems}",
-                            title="Re-sync", severity="warning" if report.errors else "information",
-                            markup=False)
+
+        def done(report: ChangeReport) -> None:
+            ended()
+            self.note(_report_line(report), "warning" if report.errors else "info", asked=True)
 
         def failed(error: BaseException) -> None:
-            self.syncing = False
-            self._update_state()
+            ended()
             if isinstance(error, EngineUnavailable):
-                message = "Nothing to re-sync: the index could not be opened (see the chat)."
+                message = "the index could not be opened (see above)"
             else:
-                message = str(error)
-            self.app.notify(message, title="Re-sync failed", severity="error", markup=False,
-                            timeout=10)
+                message = library.error_text(error)
+            self.note(f"Re-sync failed: {message}", "error", asked=True)
 
-        self.worker.submit(Job(run=run, done=done, failed=failed, kind="sync"))
+        job = Job(run=self.resync, done=done, failed=failed, started=started, kind="sync")
+        worker.run_beside(job, allowed=library.resync_beside_answers)

@@ -3,7 +3,7 @@ from tui.widgets.answer_card import AnswerCard, PassageView, QuestionLine
 from tui.widgets.question_input import QuestionInput
 from tui.widgets.sidebar import ArticleSidebar
 from tui.widgets.status_bar import StatusBar
-from tui.widgets.transcript import Transcript
+from tui.widgets.transcript import Notice, Transcript
 
-__all__ = ["AnswerCard", "ArticleSidebar", "PassageView", "QuestionInput", "QuestionLine",
-           "StatusBar", "Transcript"]
+__all__ = ["AnswerCard", "ArticleSidebar", "Notice", "PassageView", "QuestionInput",
+           "QuestionLine", "StatusBar", "Transcript"]

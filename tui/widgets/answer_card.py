@@ -92,6 +92,11 @@ class AnswerCard(Vertical):
         if self.state == "waiting":
             self.status.update(self._waiting_text(ready))
 
+    def set_waiting_for(self, what: str) -> None:
+        """Queued behind something slow the user started (a re-sync that must finish first)."""
+        if self.state == "waiting":
+            self.status.update(safe(f"Waiting for {what}…", MUTED_STYLE))
+
     def set_answering(self) -> None:
         self.state = "answering"
         self.status.update(safe("Searching the index…", MUTED_STYLE))

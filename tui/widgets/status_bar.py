@@ -1,6 +1,11 @@
-"""One line at the top: index path, article and paragraph counts, model, and what is going on."""
+"""One line at the top: index path, article and paragraph counts, model, and what is going on.
+
+A build or re-sync shows its stage, done/total, a bar and, once a stage has run a few
+seconds, the time left at the rate so far (the library reports progress, not time).
+"""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from textual.containers import Horizontal
@@ -8,7 +13,9 @@ from textual.widgets import ProgressBar, Static
 
 from tui.text import display_path, join, plural, safe
 
-STAGES = {"read": "reading", "embed": "embedding"}
+STAGES = {"read": "reading", "embed": "embedding", "save": "saving", "load": "loading",
+          "model": "loading the model"}
+ETA_AFTER = 3.0  # seconds into a stage before its rate is trusted for a time left
 MIN_PATH = 12  # below this many cells the path is not shortened further (the line is cut instead)
 
 
@@ -19,6 +26,7 @@ class StatusBar(Horizontal):
         self.state = ""
         self._counts: tuple[int, int] | None = None
         self._model: str | None = None
+        self._stage: tuple[str, int, float] | None = None  # name, done and time when it began
 
     def compose(self):
         yield Static(self._info(), markup=False, id="status-info")
@@ -33,7 +41,8 @@ class StatusBar(Horizontal):
                      safe(f"{plural(articles, 'article')}, {plural(paragraphs, 'paragraph')}")]
         if self._model:
             tail += [(" · ", "$text-muted"), safe(self._model)]
-        path = display_path(self.index_ref)
+        # a folder as short as it opens from here; a Milvus index as its URI and collection
+        path = display_path(self.index_ref) if isinstance(self.index_ref, Path) else str(self.index_ref)
         label = ("index ", "$text-muted")
         if width:
             tail_len = len(join(*tail).plain)
@@ -75,12 +84,29 @@ class StatusBar(Horizontal):
         self.call_after_refresh(self._refresh_info)
 
     def show_progress(self, stage: str, done: int, total: int, what: str) -> None:
+        now = time.monotonic()
+        if self._stage is None or self._stage[0] != stage or done < self._stage[1]:
+            self._stage = (stage, done, now)
+        _, first, began = self._stage
         label = STAGES.get(stage, stage)
-        counted = f"{done}/{total}" if total else str(done)
-        self.set_state(f"{what}: {label} {counted}", "busy")
+        counted = "" if stage == "model" else f" {done}/{total}" if total else f" {done}"
+        left = time_left(done - first, total - done, now - began) if total else ""
+        self.set_state(f"{what}: {label}{counted}{f' · {left}' if left else ''}", "busy")
         bar = self.query_one("#status-progress", ProgressBar)
         bar.display = True
-        bar.update(total=total or None, progress=done)
+        bar.update(total=total if total and stage != "model" else None, progress=done)
 
     def hide_progress(self) -> None:
+        self._stage = None
         self.query_one("#status-progress", ProgressBar).display = False
+
+
+def time_left(done: int, remaining: int, elapsed: float) -> str:
+    """`~40 s left` at the rate of the `done` items of `elapsed` seconds; empty until the
+    rate means something."""
+    if done <= 0 or remaining <= 0 or elapsed < ETA_AFTER:
+        return ""
+    seconds = remaining * elapsed / done
+    if seconds < 60:
+        return f"~{max(1, round(seconds))} s left"
+    return f"~{round(seconds / 60)} min left"

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from tui.text import safe
 
 _HITS = Binding.Group("Hit", compact=True)
 
@@ -19,3 +22,13 @@ class Transcript(VerticalScroll, can_focus=True):
         Binding("question_mark", "app.help", "Help", show=False),
         Binding("q", "app.quit", "Quit", show=False),
     ]
+
+
+class Notice(Static):
+    """One quiet line about the index between the answers (it changed, a re-sync's report or
+    failure): read when the eye gets there, never a pop-up or a change of focus.
+    kind: info, warning or error."""
+
+    def __init__(self, text: str, kind: str = "info") -> None:
+        super().__init__(safe(text), markup=False, classes=f"notice -{kind}")
+        self.text = text
