@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 import time
 from pathlib import Path
 
@@ -554,61 +553,7 @@ async def test_card_says_plainly_when_nothing_matches(confidence, calibrated, ex
         assert len(card.passages) == (0 if confidence is None else 1)
 
 
-# ---- re-sync ---------------------------------------------------------------------------
-
-
-async def test_resync_from_corpus_folder(env, tmp_path, embedder):
-    """Ctrl+R syncs incrementally: the new file is embedded, the unchanged one is not."""
-    from index.indexing.lifecycle import open_writable, sync_folder
-    from qa import paths
-    from tui.widgets import ArticleSidebar, StatusBar
-
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(paths.seeds_dir() / SEED_NAME, corpus / SEED_NAME)
-    index = tmp_path / "index"
-    with open_writable(index, embedder) as store:
-        sync_folder(store, embedder, corpus)
-    shutil.copy(env["hostile_corpus"] / "hostile.txt", corpus / "hostile.txt")
-
-    app = make_app(index, corpus=corpus)
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_ready(pilot)
-        status = app.chat.query_one(StatusBar)
-        assert "1 article" in status.info_text
-        seen: list[str] = []
-        original = status.set_state
-
-        def spy(text, kind="busy"):
-            seen.append(text)
-            original(text, kind)
-
-        status.set_state = spy
-        await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: not app.chat.syncing, what="the re-sync")
-        assert any("embedding" in s for s in seen), seen
-        assert status.state == "Ready"
-        assert "2 articles" in status.info_text
-        assert len(app.chat.query_one(ArticleSidebar).articles) == 2
-        messages = [str(n.message) for n in app._notifications]
-        assert any("1 added, 0 updated, 0 removed, 1 unchanged" in m for m in messages), messages
-        card = await ask(pilot, INJECTION_QUESTION)
-        assert any("hostile.txt" in v.passage.citation.source for v in card.passages)
-
-
-async def test_resync_without_known_folder_says_how(env, tmp_path):
-    index = tmp_path / "index"
-    shutil.copytree(env["hostile"], index)
-    app = make_app(index)
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_ready(pilot)
-        await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: not app.chat.syncing, what="the refusal")
-        await pilot.pause()
-        messages = [str(n.message) for n in app._notifications]
-        assert any("--corpus" in m for m in messages), messages
-        card = await ask(pilot, INJECTION_QUESTION)  # the old index still answers
-        assert card.passages
+# Re-sync (Ctrl+R) and following the index: tests/test_chat_sync.py.
 
 
 # ---- snapshots (80x24) -----------------------------------------------------------------
