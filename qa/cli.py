@@ -324,28 +324,40 @@ def index_add(
 @index_app.command("sync")
 def index_sync(
     ctx: typer.Context,
-    folder: Annotated[Path, typer.Argument(help="The folder the index should mirror.",
-                                           show_default=False)],
+    folder: Annotated[Optional[Path], typer.Argument(
+        help="The folder the index should mirror (default: every folder and file the index "
+             "follows, as `qa index status` lists them).", show_default=False)] = None,
     index: IndexOpt = None,
     backend: BackendOpt = None,
     uri: UriOpt = None,
     collection: CollectionOpt = None,
     model: ModelOpt = None,
+    prune: Annotated[bool, typer.Option("--prune", help="Drop the articles of followed "
+                                        "folders or files that are gone, and stop following "
+                                        "them (default: keep them and say so).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Make the index mirror FOLDER: add new files, re-read changed ones, drop deleted ones.
+    """Make the index mirror FOLDER (or all it follows): add new files, re-read changed ones,
+    drop deleted ones.
 
-    Only articles whose source lies under FOLDER are dropped; articles added from elsewhere
-    stay, and so do those of files that failed to read this time.
+    Only articles whose source lies under the folder are dropped; articles added from
+    elsewhere stay, and so do those of files that failed to read this time. A followed folder
+    that is gone (an unmounted drive) keeps its articles unless --prune is given.
     """
-    from index.indexing.lifecycle import sync_folder
+    from index.indexing.lifecycle import sync_folder, sync_recorded
 
     index_ref, _ = _index_ref(ctx, index, backend, uri, collection)
-    if not folder.expanduser().is_dir():
+    if folder is not None and not folder.expanduser().is_dir():
         raise UserError(f"{folder}: not a folder (sync needs the folder the index should mirror)")
+    if folder is not None and prune:
+        raise UserError("--prune is for a sync of everything the index follows; to drop what a "
+                        "folder held: qa index remove FOLDER")
     embedder = _writer_model(index_ref, model)
     with _open_writable(index_ref, embedder) as store, _Bar() as bar:
-        report = sync_folder(store, embedder, folder, progress=bar, say=_say)
+        if folder is None:
+            report = sync_recorded(store, embedder, progress=bar, say=_say, prune=prune)
+        else:
+            report = sync_folder(store, embedder, folder, progress=bar, say=_say)
     _finish(report, as_json)
 
 
@@ -397,6 +409,17 @@ def index_status(ctx: typer.Context, index: IndexOpt = None, backend: BackendOpt
             ("last change", info["updated_at"])]
     for name, value in rows:
         _out(f"{name:<12}{value}\n")
+    _out(f"{'follows':<12}{_sources_line(info['sources'])}\n")
+    for source in info["sources"]:
+        mark = "" if source["exists"] else "  (gone: articles kept; qa index sync --prune drops them)"
+        _out(f"  {source['kind']:<8}{source['path']}{mark}\n")
+
+
+def _sources_line(sources: list[dict]) -> str:
+    if not sources:
+        return "nothing recorded (qa index sync DIR records a folder)"
+    gone = sum(not s["exists"] for s in sources)
+    return f"{len(sources)} folder(s) or file(s)" + (f", {gone} gone" if gone else "")
 
 
 def _size(n: int | None) -> str:

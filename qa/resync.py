@@ -1,8 +1,8 @@
-"""Re-sync: make the index match its corpus folder again, from inside `qa chat`.
+"""Re-sync: make the index match the folders and files it follows, from inside `qa chat`.
 
-The same incremental `index.indexing.lifecycle.sync_folder` that `qa index sync` runs:
-unchanged articles embed nothing, edited ones only their changed paragraphs, and every change
-lands in the store's crash-safe commits.
+The same incremental sync that `qa index sync` runs (every recorded source, or the `--corpus`
+folder the chat was started with): unchanged articles embed nothing, edited ones only their
+changed paragraphs, and every change lands in the store's crash-safe commits.
 
 It writes through a store handle of its own, so it may run on a thread beside the one
 answering with `engine.store`: the FAISS store admits one writer and any number of readers
@@ -35,14 +35,17 @@ if TYPE_CHECKING:
 Say = Callable[[str], None]
 
 
-def corpus_folders(store: IndexStore, corpus: Path | None = None) -> list[Path]:
-    """The folder to rebuild from: `--corpus DIR` when given; the bundled seeds when every
+def corpus_folders(store: IndexStore, corpus: Path | None = None) -> list[Path] | None:
+    """The folders to sync from: `--corpus DIR` when given; None for the index's recorded
+    sources; for an index from an older qa that records none, the bundled seeds when every
     indexed article came from there; otherwise the index does not say, and we refuse."""
     if corpus is not None:
         corpus = Path(corpus).expanduser()
         if not corpus.exists():
             raise UserError(f"corpus folder {corpus} does not exist")
         return [corpus]
+    if store.sources():
+        return None
     from qa import paths
 
     try:
@@ -53,8 +56,8 @@ def corpus_folders(store: IndexStore, corpus: Path | None = None) -> list[Path]:
     if seeds is not None and sources and all(_inside(s, seeds) for s in sources):
         return [seeds]
     raise UserError(
-        "this index does not record which folder it was built from; "
-        "start the chat with: qa chat --corpus DIR"
+        "this index records no folders to sync (it was made by an older qa); "
+        "run `qa index sync DIR` once, or start the chat with: qa chat --corpus DIR"
     )
 
 
@@ -107,7 +110,7 @@ class _ModelOnDemand:
 
 def resync(engine: Engine, progress: Progress | None = None, corpus: Path | None = None,
            say: Say | None = None) -> ChangeReport:
-    """Sync `engine`'s index with its corpus folder(s); one report for all the folders.
+    """Sync `engine`'s index with what it follows (or `corpus`); one report for all.
 
     Runs on the caller's thread and leaves `engine.store` alone (the store follows the new
     generation by itself). `progress(stage, done, total)` is the library's callback, with one
@@ -115,7 +118,7 @@ def resync(engine: Engine, progress: Progress | None = None, corpus: Path | None
     writer. Raises UserError when there is nothing to sync from, before any model loads.
     """
     from index.indexing.build import manifest_for
-    from index.indexing.lifecycle import sync_folder
+    from index.indexing.lifecycle import sync_folder, sync_recorded
     from index.storage import open_store
     from qa.engine import lock_timeout
 
@@ -124,7 +127,10 @@ def resync(engine: Engine, progress: Progress | None = None, corpus: Path | None
     try:
         with open_store(engine.index_ref, expect=manifest_for(embedder), writable=True,
                         lock_timeout=lock_timeout()) as store:
-            for folder in corpus_folders(store, corpus):
+            folders = corpus_folders(store, corpus)
+            if folders is None:
+                total.merge(sync_recorded(store, embedder, progress, say))
+            for folder in folders or []:
                 total.merge(sync_folder(store, embedder, folder, progress, say))
     finally:
         engine.release_indexing_model()

@@ -66,9 +66,20 @@ def build_index(paths: list[Path], index_ref: IndexRef, embedder: Embedder,
     if not sources.articles:
         raise UserError("nothing to index: " + (errors[0].args[0] if errors else "no readable articles found"))
     report = build_from_articles(sources.articles, index_ref, embedder, progress)
+    follow_only(index_ref, paths)
     report.errors = errors
     report.seconds = time.perf_counter() - started
     return report
+
+
+def follow_only(index_ref: IndexRef, paths: list[Path]) -> None:
+    """After a build, the index follows the paths it was built from and nothing else."""
+    from index.indexing.recorded import record_sources
+    from index.storage import open_store
+
+    with open_store(index_ref, writable=True) as store, store.writer():
+        store.forget_sources([s.path for s in store.sources()])
+        record_sources(store, paths)
 
 
 def build_from_articles(articles: list[Article], index_ref: IndexRef, embedder: Embedder,

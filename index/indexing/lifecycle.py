@@ -35,6 +35,7 @@ from index.corpus.types import Article, Paragraph
 from index.errors import ReadError, UserError
 from index.indexing import Progress
 from index.indexing.build import manifest_for
+from index.indexing.recorded import followed, record_sources, source_exists
 from index.indexing.sources import Sources, absolute, read_articles
 
 if TYPE_CHECKING:
@@ -59,19 +60,22 @@ class ChangeReport:
     paragraphs_reused: int = 0
     seconds: float = 0.0
     errors: list[ReadError] = field(default_factory=list)
+    vanished: list[str] = field(default_factory=list)  # recorded sources that are gone
 
     def line(self) -> str:
+        gone = (f"; {len(self.vanished)} source{'s' if len(self.vanished) != 1 else ''} gone, "
+                "articles kept" if self.vanished else "")
         return (f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
                 f"{self.removed} removed articles; embedded {self.paragraphs_embedded} paragraphs "
                 f"({self.vectors_embedded} vectors), reused {self.paragraphs_reused}; "
-                f"{self.seconds:.1f} s")
+                f"{self.seconds:.1f} s{gone}")
 
     def as_dict(self) -> dict[str, Any]:
         return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
                 "removed": self.removed, "paragraphs_embedded": self.paragraphs_embedded,
                 "vectors_embedded": self.vectors_embedded,
                 "paragraphs_reused": self.paragraphs_reused, "seconds": round(self.seconds, 3),
-                "errors": [str(e) for e in self.errors]}
+                "errors": [str(e) for e in self.errors], "vanished": list(self.vanished)}
 
     def merge(self, other: ChangeReport) -> None:
         """Add `other` into this report: one line for a sync of several folders."""
@@ -174,8 +178,12 @@ def _plan(articles: list[Article], stored: dict[str, StoredArticle]) -> _Plan:
 # An add of a whole corpus commits every so many paragraphs, so an interrupted first add
 # (Ctrl-C, a crash, a laptop lid) keeps what was embedded and the next add resumes there.
 # The chunk grows with the work done, because every commit rewrites the whole vectors file:
-# doubling keeps the total written within about twice the final file.
+# doubling keeps the total written within about twice the final file. It stops growing at
+# COMMIT_MAX_PARAGRAPHS, whose vectors (about 50,000 with their windows, 75 MB) are what a
+# chunk holds in memory: past that, rewriting the file once more costs less than the memory.
 COMMIT_MIN_PARAGRAPHS = 2000
+COMMIT_MAX_PARAGRAPHS = 10_000
+_REUSE_SLICE = 2000  # text hashes per lookup of reusable vectors
 
 
 def _text_hash(text: str) -> str:
@@ -187,40 +195,61 @@ def _text_hash(text: str) -> str:
 
 class _Embedding:
     """Vectors for the paragraphs of articles to write, embedding only texts the index
-    lacks; a text repeated in the batch is embedded once. Built for all articles first, so
-    the progress bar has one total however many commits the work is split into."""
+    lacks; a text repeated in the batch is embedded once. Planned for all articles first, so
+    the progress bar has one total however many commits the work is split into.
+
+    Memory is bounded by a commit's chunk, not by the corpus: the plan keeps a hash and a
+    view count per paragraph (the window texts are made again when their chunk is embedded),
+    reusable vectors are read from the store chunk by chunk, and a chunk's vectors are let go
+    once it is committed. A text embedded for an earlier chunk is read back from the store."""
 
     def __init__(self, store: Store, embedder: Embedder, articles: list[Article],
                  progress: Progress | None) -> None:
         from index.corpus.passages import passage_views
 
+        self.store = store
         self.embedder = embedder
         self.progress = progress
-        self.views = {id(p): (_text_hash(p.text), passage_views(a, p))
+        self.views = {id(p): (_text_hash(p.text), len(passage_views(a, p)))
                       for a in articles for p in a.paragraphs}
-        self.have = store.stored_views(h for h, _ in self.views.values()) if articles else {}
-        for text_hash, views in self.views.values():
-            stored = self.have.get(text_hash)
-            if stored is not None and len(stored) != len(views):
-                del self.have[text_hash]  # embedded under another recipe; cannot be reused
-        todo = {h: v for h, v in self.views.values() if h not in self.have}
-        self.total = sum(len(v) for v in todo.values())
+        wanted = dict(self.views.values())
+        reusable = self._stored(wanted)
+        todo = {h: n for h, n in wanted.items() if h not in reusable}
+        self.total = sum(todo.values())
         self.paragraphs_embedded = len(todo)
         self.paragraphs_reused = len(self.views) - len(todo)
+        self.have: dict[str, Any] = {}  # vectors of the chunk being committed
         self.done = 0
         if progress and self.total:
             progress("embed", 0, self.total)
+
+    def _stored(self, wanted: dict[str, int], keep: bool = False) -> dict[str, Any]:
+        """Stored vectors for the hashes in `wanted` whose view count matches (one embedded
+        under another recipe cannot be reused), looked up in slices; `keep` False keeps only
+        the view counts, so planning a huge add never holds its reusable vectors."""
+        found: dict[str, Any] = {}
+        hashes = list(wanted)
+        for start in range(0, len(hashes), _REUSE_SLICE):
+            for text_hash, vecs in self.store.stored_views(hashes[start:start + _REUSE_SLICE]).items():
+                if len(vecs) == wanted[text_hash]:
+                    found[text_hash] = vecs if keep else len(vecs)
+        return found
 
     def rows(self, articles: list[Article]):
         """(vectors in article/paragraph/view order, views per paragraph) for `articles`."""
         import numpy as np
 
+        from index.corpus.passages import passage_views
+
+        missing = {self.views[id(p)][0]: self.views[id(p)][1]
+                   for a in articles for p in a.paragraphs if self.views[id(p)][0] not in self.have}
+        self.have.update(self._stored(missing, keep=True))
         todo: dict[str, list[str]] = {}
         for a in articles:
             for p in a.paragraphs:
-                text_hash, views = self.views[id(p)]
-                if text_hash not in self.have:
-                    todo.setdefault(text_hash, views)
+                text_hash = self.views[id(p)][0]
+                if text_hash not in self.have and text_hash not in todo:
+                    todo[text_hash] = passage_views(a, p)
         texts = [t for views in todo.values() for t in views]
         if texts:
             base, total, progress = self.done, self.total, self.progress
@@ -234,7 +263,11 @@ class _Embedding:
         keys = [self.views[id(p)] for a in articles for p in a.paragraphs]
         if not keys:
             return np.zeros((0, self.embedder.dim), dtype=np.float32), []
-        return np.concatenate([self.have[h] for h, _ in keys]), [len(v) for _, v in keys]
+        return np.concatenate([self.have[h] for h, _ in keys]), [n for _, n in keys]
+
+    def release(self) -> None:
+        """Let go of the committed chunk's vectors."""
+        self.have = {}
 
 
 def _chunks(articles: list[Article]) -> list[list[Article]]:
@@ -244,7 +277,7 @@ def _chunks(articles: list[Article]) -> list[list[Article]]:
     for article in articles:
         current.append(article)
         size += len(article.paragraphs)
-        if size >= max(COMMIT_MIN_PARAGRAPHS, done):
+        if size >= min(max(COMMIT_MIN_PARAGRAPHS, done), COMMIT_MAX_PARAGRAPHS):
             chunks.append(current)
             done += size
             current, size = [], 0
@@ -302,6 +335,7 @@ def _apply(store: Store, embedder: Embedder, sources: Sources,
     for n, chunk in enumerate(chunks):
         _commit(store, chunk, plan.drop if n == 0 else [], embedding, report, sources.identity,
                 say)
+        embedding.release()
         if progress and (plan.write or plan.drop):
             progress("save", n + 1, len(chunks))
     report.seconds = time.perf_counter() - started
@@ -314,10 +348,14 @@ def _apply(store: Store, embedder: Embedder, sources: Sources,
 def add_paths(store: Store, embedder: Embedder, paths: Iterable[Path],
               progress: Progress | None = None, say: Say | None = None) -> ChangeReport:
     """Add or refresh the articles in `paths` (files or folders, recursively); articles
-    already stored unchanged are skipped without embedding anything."""
+    already stored unchanged are skipped without embedding anything. The paths become
+    recorded sources (see `sync_recorded`)."""
     started = time.perf_counter()
-    return _apply(store, embedder, read_articles(paths, store, progress), None, progress, say,
-                  started)
+    paths = list(paths)
+    report = _apply(store, embedder, read_articles(paths, store, progress), None, progress, say,
+                    started)
+    record_sources(store, paths)
+    return report
 
 
 def sync_folder(store: Store, embedder: Embedder, folder: Path,
@@ -325,7 +363,7 @@ def sync_folder(store: Store, embedder: Embedder, folder: Path,
     """Make the index mirror `folder`: new files added, changed ones re-read, articles whose
     source lies under `folder` but that no file yields any more dropped. Articles from
     elsewhere are left alone, and so are those of files (or folders) that failed to read
-    this time.
+    this time. The folder becomes one of the index's recorded sources.
 
     A folder that yields no article at all, where mirroring it would drop what `remove`
     asks to confirm (see `needs_confirming`), is refused: an unmounted drive or a mistyped
@@ -335,23 +373,66 @@ def sync_folder(store: Store, embedder: Embedder, folder: Path,
         raise UserError(f"{folder}: not a folder (sync needs the folder the index should mirror)")
     if Path(os.path.abspath(folder)).parent == Path(os.path.abspath(folder)):
         raise UserError(f"{folder}: the filesystem root; sync the folder that holds the articles")
+    report = _mirror(store, embedder, folder, progress, say)
+    record_sources(store, [folder])
+    return report
+
+
+def _mirror(store: Store, embedder: Embedder, target: Path, progress: Progress | None,
+            say: Say | None) -> ChangeReport:
+    """Mirror a folder or one file: what `sync_folder` does, for either."""
     started = time.perf_counter()
-    sources = read_articles([folder], store, progress)
+    sources = read_articles([target], store, progress)
     failed = sources.failed
     failed_folders = [Path(f) for f in failed if os.path.isdir(f)]
     stored = sources.stored
 
     def drop_from(seen: set[str]) -> list[str]:
         drop = [aid for aid, a in stored.items()
-                if aid not in seen and _under(a.source, folder)
+                if aid not in seen and _under(a.source, target)
                 and absolute(a.source) not in failed and not any(_under(a.source, f) for f in failed_folders)]
         if not sources.found and needs_confirming(len(drop), len(stored)):
-            raise UserError(f"{folder}: holds no readable articles now, but the index has "
+            raise UserError(f"{target}: holds no readable articles now, but the index has "
                             f"{len(drop)} from it (an unmounted drive, a wrong folder?); nothing "
-                            f"removed. To drop them: qa index remove {_quote(folder)} --yes")
+                            f"removed. To drop them: qa index remove {_quote(target)} --yes")
         return drop
 
     return _apply(store, embedder, sources, drop_from, progress, say, started)
+
+
+# ---- recorded sources ------------------------------------------------------------------------
+
+
+def sync_recorded(store: Store, embedder: Embedder, progress: Progress | None = None,
+                  say: Say | None = None, *, prune: bool = False) -> ChangeReport:
+    """Sync every recorded source, as `sync_folder` does one folder (a file source is
+    mirrored alone: articles it no longer yields are dropped).
+
+    A source that is gone (an unmounted drive, a renamed folder) is reported in
+    `report.vanished` and its articles stay: losing a year of articles to a drive that did
+    not mount is worse than showing a few stale ones. `prune` drops them and forgets it."""
+    sources = followed(store)
+    if not sources:
+        raise UserError("this index records no folders or files to sync (it was made by an "
+                        "older qa, or only from other indexes); sync a folder once with "
+                        "`qa index sync DIR` and it is remembered")
+    report = ChangeReport()
+    for source in sources:
+        path = Path(source.path)
+        if source_exists(source):
+            report.merge(_mirror(store, embedder, path, progress, say))
+            continue
+        ids = [a.id for a in store.articles() if _under(a.source, path)]
+        if prune:
+            with store.locked(on_wait=say), store.writer():
+                report.removed += store.remove_articles(ids)
+                store.forget_sources([source.path])
+        else:
+            report.vanished.append(source.path)
+            if say:
+                say(f"{_quote(path)}: gone (an unmounted drive, a moved folder?); its "
+                    f"{len(ids)} articles are kept. To drop them: qa index sync --prune")
+    return report
 
 
 def _quote(path: Path | str) -> str:
@@ -413,8 +494,10 @@ def plan_removal(store: Store, targets: Iterable[str]) -> RemovalPlan:
             ids.append(target)
             continue
         path = Path(target).expanduser()
+        # A path that is not a file is taken as a folder even when it is gone: removing
+        # what a vanished (unmounted, deleted) folder held is exactly what a user may want.
         matched = [a.id for a in stored if absolute(a.source) == absolute(str(path))
-                   or (path.is_dir() and _under(a.source, path))]
+                   or (not path.is_file() and _under(a.source, path))]
         if not matched:
             errors.append(ReadError(target, "no article with this id or source in the index"))
         ids.extend(matched)
@@ -428,15 +511,20 @@ def remove(store: Store, targets: Iterable[str], say: Say | None = None,
     """Drop the articles `plan_removal` finds; raises RemovalNeedsConfirming, removing
     nothing, when that is more than BULK_REMOVE or the whole index and not `confirmed`."""
     started = time.perf_counter()
+    targets = list(targets)
     plan = plan_removal(store, targets)
     if plan.needs_confirming and not confirmed:
         raise RemovalNeedsConfirming(plan)
     report = ChangeReport(errors=plan.errors)
-    if plan.ids:
+    named = [Path(absolute(os.path.expanduser(t))) for t in targets if t not in plan.ids]
+    forget = [s.path for s in store.sources()
+              if any(Path(s.path).is_relative_to(t) for t in named)]
+    if plan.ids or forget:
         if progress:
             progress("save", 0, 1)
-        with store.locked(on_wait=say):
+        with store.locked(on_wait=say), store.writer():
             report.removed = store.remove_articles(plan.ids)
+            store.forget_sources(forget)  # a removed folder is no longer followed
         if progress:
             progress("save", 1, 1)
     report.seconds = time.perf_counter() - started
@@ -476,10 +564,13 @@ def rebuild(index_ref: IndexRef, embedder: Embedder, progress: Progress | None =
     try:
         with store.locked(on_wait=say):
             articles = stored_articles(store, progress)
+            followed_before = store.sources()
             store.close()
             built = build_from_articles(articles, index_ref, embedder, progress)
     finally:
         store.close()
+    with open_store(index_ref, writable=True, lock_timeout=lock_timeout) as fresh:
+        fresh.record_sources(followed_before)  # the rebuilt index follows what the old one did
     report = ChangeReport(updated=built.articles, paragraphs_embedded=built.paragraphs,
                           vectors_embedded=built.embedded)
     report.seconds = time.perf_counter() - started
@@ -490,8 +581,11 @@ def status(store: Store) -> dict[str, Any]:
     """What `qa index status` shows, without loading the vectors file."""
     info = store.summary()
     m = store.manifest
+    sources = [{"path": s.path, "kind": s.kind, "added_at": s.added_at,
+                "exists": source_exists(s)} for s in store.sources()]
     return {"index": store.location, "backend": store.backend, "model": m.model, "dim": m.dim,
-            "fingerprint": m.fingerprint, **info, "size_bytes": store.size_bytes()}
+            "fingerprint": m.fingerprint, **info, "size_bytes": store.size_bytes(),
+            "sources": sources}
 
 
 def verify(store: Store, attempts: int = 3) -> list[str]:

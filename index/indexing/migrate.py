@@ -72,6 +72,8 @@ def migrate(source: IndexStore, target: IndexRef, *, overwrite: bool = False,
                 progress("copy", n, len(stored))
         if pending:
             _write(dest, pending, rows, views, report)
+        dest.forget_sources([s.path for s in dest.sources()])  # a Milvus root may hold some
+        dest.record_sources(source.sources())
     report.seconds = time.perf_counter() - started
     return report
 

@@ -85,6 +85,41 @@ class StoredArticle:
     paragraphs: int
 
 
+@dataclass(frozen=True)
+class Source:
+    """A folder or file the user added: what `qa index sync` with no argument re-reads.
+    Kept by the index itself, so every process (the CLI, a watcher, the chat) agrees."""
+
+    path: str  # absolute
+    kind: str  # "folder" or "file"
+    added_at: str
+
+    def to_json(self) -> str:
+        import json
+
+        return json.dumps({"path": self.path, "kind": self.kind, "added_at": self.added_at},
+                          ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, value: str) -> Source | None:
+        """None for a row this qa cannot read (skipped, never fatal: it is a convenience)."""
+        import json
+
+        try:
+            row = json.loads(value)
+            return cls(str(row["path"]), str(row["kind"]), str(row.get("added_at", "")))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+def source_key(path: str) -> str:
+    """The row key a backend files `path` under: key/value rows cap key length (Milvus 256
+    bytes), paths do not."""
+    import hashlib
+
+    return "source:" + hashlib.sha1(path.encode("utf-8", "surrogateescape")).hexdigest()
+
+
 # ---- naming an index ---------------------------------------------------------------------
 
 _COLLECTION_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
@@ -312,3 +347,10 @@ class IndexStore(Protocol):
     def stored_views(self, text_hashes: Iterable[str]) -> dict[str, np.ndarray]: ...
 
     def verify(self) -> list[str]: ...
+
+    # the folders and files the index follows
+    def sources(self) -> list[Source]: ...
+
+    def record_sources(self, sources: Iterable[Source]) -> None: ...
+
+    def forget_sources(self, paths: Iterable[str]) -> int: ...

@@ -45,8 +45,8 @@ from typing import TYPE_CHECKING, Any
 from index.corpus import lexical
 from index.storage import checks
 from index.storage.base import (DEFAULT_LOCK_TIMEOUT, VIEW_SLOTS, IndexDamagedError,
-                                IndexStoreError, IndexUnrepairedError, Manifest, StoredArticle,
-                                StoredParagraph, timestamp)
+                                IndexStoreError, IndexUnrepairedError, Manifest, Source,
+                                StoredArticle, StoredParagraph, source_key, timestamp)
 from index.storage.faiss import vector_table
 from index.storage.faiss import vectors as ann
 from index.storage.faiss import verify as checkup
@@ -679,6 +679,37 @@ class Store:
             "created_at": values.get("created_at", ""),
             "updated_at": values.get("updated_at", ""),
         }
+
+    @typed_errors
+    def sources(self) -> list[Source]:
+        """The folders and files added, oldest first; kept as manifest rows (`source:<hash>`)
+        so an index from an older qa needs no migration: it simply has none yet."""
+        rows = self._conn().execute(
+            "SELECT value FROM manifest WHERE key LIKE 'source:%'").fetchall()
+        found = [s for (value,) in rows if (s := Source.from_json(value)) is not None]
+        return sorted(found, key=lambda s: (s.added_at, s.path))
+
+    def record_sources(self, sources: Iterable[Source]) -> None:
+        """Remember `sources` (one already recorded keeps its first `added_at`)."""
+        rows = [(source_key(s.path), s.to_json()) for s in sources]
+        if not rows:
+            return
+        with self.writer():
+            self._conn().executemany(
+                "INSERT OR IGNORE INTO manifest(key, value) VALUES (?, ?)", rows)
+            self._changed = True
+
+    def forget_sources(self, paths: Iterable[str]) -> int:
+        keys = [(source_key(p),) for p in dict.fromkeys(paths)]
+        if not keys:
+            return 0
+        with self.writer():
+            db = self._conn()
+            before = db.total_changes
+            db.executemany("DELETE FROM manifest WHERE key = ?", keys)
+            removed = db.total_changes - before
+            self._changed = self._changed or bool(removed)
+        return removed
 
     @contextlib.contextmanager
     def locked(self, on_wait: Callable[[str], None] | None = None) -> Iterator[Store]:

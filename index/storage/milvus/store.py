@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING, Any
 from index.storage import checks
 from index.storage.base import (DEFAULT_LOCK_TIMEOUT, MODEL_KEYS, SCHEMA_VERSION, VIEW_SLOTS,
                                 IndexLockedError, IndexMissingError, IndexOutdatedError,
-                                IndexStoreError, Manifest, MilvusRef, StoredArticle,
-                                StoredParagraph, timestamp)
+                                IndexStoreError, Manifest, MilvusRef, Source,
+                                StoredArticle, StoredParagraph, source_key, timestamp)
 from index.storage.milvus import connect as milvus_connect, layout
 from index.storage.milvus.lexical import (RowWords, bm25, frequency_deltas, index_text,
                                            query_terms, question_tokens)
@@ -460,6 +460,39 @@ class MilvusStore:
                 "generation": int(meta.get("generation", "0")),
                 "created_at": state.get("created_at", ""),
                 "updated_at": meta.get("updated_at", "")}
+
+    @_milvus_errors
+    def sources(self) -> list[Source]:
+        """The folders and files added, oldest first: rows of the root collection, so they
+        outlive a rebuild's switch of family as the FAISS store's manifest rows do."""
+        rows = self._conn().query(self.ref.collection,
+                                  filter=f"key like {layout.literal('source:%')}",
+                                  output_fields=["key", "value"])
+        found = [s for r in rows if (s := Source.from_json(r["value"])) is not None]
+        return sorted(found, key=lambda s: (s.added_at, s.path))
+
+    @_milvus_errors
+    def record_sources(self, sources: Iterable[Source]) -> None:
+        """Remember `sources` (one already recorded keeps its first `added_at`)."""
+        wanted = {source_key(s.path): s for s in sources}
+        if not wanted:
+            return
+        with self.writer():
+            have = self._meta(list(wanted))
+            fresh = {k: s.to_json() for k, s in wanted.items() if k not in have}
+            if fresh:
+                self._set_meta(fresh)
+
+    @_milvus_errors
+    def forget_sources(self, paths: Iterable[str]) -> int:
+        keys = [source_key(p) for p in dict.fromkeys(paths)]
+        if not keys:
+            return 0
+        with self.writer():
+            have = list(self._meta(keys))
+            if have:
+                self._conn().delete(self.ref.collection, ids=have)
+        return len(have)
 
     @_milvus_errors
     def stored_views(self, text_hashes: Iterable[str]) -> dict[str, np.ndarray]:
