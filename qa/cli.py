@@ -512,8 +512,8 @@ def chat(
     collection: CollectionOpt = None,
     model: ModelOpt = None,
     corpus: Annotated[Optional[Path], typer.Option(
-        "--corpus", file_okay=False, help="Folder of articles the index is built from; Ctrl+R in "
-        "the chat rebuilds the index from it (default: the bundled seeds, if that is what it holds).",
+        "--corpus", file_okay=False, help="Folder Ctrl+R in the chat re-syncs the index with "
+        "(default: the folders and files the index follows, as `qa index status` lists them).",
         show_default=False)] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Reopen the last conversation with "
                                          "this index: its turns are shown and the next question "

@@ -211,9 +211,10 @@ async def _resync_answers_meanwhile(pilot, app, corpus: Path) -> None:
 
 
 async def test_ctrl_r_shows_progress_and_answers_meanwhile(env, embedder):
+    """No --corpus: the re-sync reads the folder the index recorded when it was synced."""
     index = env["root"] / "index"
     index_folder(index, embedder, env["corpus"])
-    app = make_app(index, corpus=env["corpus"])
+    app = make_app(index)
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
         await _resync_answers_meanwhile(pilot, app, env["corpus"])
@@ -221,7 +222,8 @@ async def test_ctrl_r_shows_progress_and_answers_meanwhile(env, embedder):
 
 
 async def test_ctrl_r_on_milvus_lite_answers_meanwhile(env, embedder):
-    """The re-sync's client and the engine's share the process's embedded Milvus Lite."""
+    """The re-sync's client and the engine's share the process's embedded Milvus Lite
+    (and --corpus names the folder explicitly)."""
     from index.storage.base import MilvusRef
 
     ref = MilvusRef.parse(str(env["root"] / "news.db"), "chat_sync")
@@ -267,11 +269,15 @@ async def test_ctrl_r_queues_questions_when_the_model_cannot_be_shared(env, embe
         assert any(n.startswith("Re-synced: 1 added") for n in notices(app))
 
 
-async def test_resync_without_known_folder_says_how_in_one_line(env, embedder):
-    """Nothing to sync from: one error line saying what to do, no model loaded, the index
-    still answers."""
+async def test_resync_without_recorded_sources_says_how_in_one_line(env, embedder):
+    """An index that follows nothing (an older qa's): one error line saying what to do, no
+    model loaded, the index still answers."""
+    from index.indexing.lifecycle import open_writable
+
     index = env["root"] / "index"
     index_folder(index, embedder, env["corpus"])
+    with open_writable(index, embedder) as store:
+        store.forget_sources([s.path for s in store.sources()])
     app = make_app(index)
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
@@ -280,8 +286,33 @@ async def test_resync_without_known_folder_says_how_in_one_line(env, embedder):
         await wait_until(pilot, lambda: any(n.startswith("Re-sync failed") for n in notices(app)),
                          what="the refusal")
         (line,) = [n for n in notices(app) if n.startswith("Re-sync failed")]
-        assert "qa chat --corpus DIR" in line and "\n" not in line
+        assert "qa index sync DIR" in line and "qa chat --corpus DIR" in line, line
+        assert "\n" not in line
         assert not any("loading the model" in s for s in seen), seen
         assert app.chat.status.state == "Ready"
         card = await ask(pilot, BRIDGE_QUESTION)
         assert card.passages
+
+
+async def test_resync_keeps_the_articles_of_a_followed_folder_that_is_gone(env, embedder):
+    """A followed folder that vanished (an unmounted drive) is named in the report line and
+    its article stays; nothing is embedded, so the model never loads."""
+    more = env["root"] / "more"
+    more.mkdir()
+    (more / "gempa.txt").write_text(QUAKE, encoding="utf-8")
+    index = env["root"] / "index"
+    index_folder(index, embedder, env["corpus"])
+    index_folder(index, embedder, more)
+    more.rename(env["root"] / "unmounted")
+    app = make_app(index)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        seen = record_states(app)
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: any(n.startswith("Re-synced") for n in notices(app)),
+                         what="the report")
+        (line,) = [n for n in notices(app) if n.startswith("Re-synced")]
+        assert "1 followed folder or file gone" in line and str(more) in line, line
+        assert "qa index sync --prune" in line
+        assert "2 articles," in app.chat.status.info_text
+        assert not any("loading the model" in s for s in seen), seen

@@ -33,9 +33,12 @@ def _report_line(report: ChangeReport) -> str:
             f"removed, {report.unchanged} unchanged; embedded "
             f"{plural(report.paragraphs_embedded, 'paragraph')} in {report.seconds:.1f} s")
     if report.errors:
-        first = report.errors[0]
         line += (f"; {plural(len(report.errors), 'file')} could not be read "
-                 f"(first: {first.path}: {first.reason})")
+                 f"(first: {report.errors[0]})")
+    if report.vanished:
+        gone = plural(len(report.vanished), "followed folder or file", "followed folders or files")
+        line += (f"; {gone} gone ({report.vanished[0]}), their articles kept: "
+                 "qa index sync --prune drops them")
     return line
 
 
@@ -391,7 +394,8 @@ class ChatScreen(Screen):
 
         def done(report: ChangeReport) -> None:
             ended()
-            self.note(_report_line(report), "warning" if report.errors else "info", asked=True)
+            problems = report.errors or report.vanished
+            self.note(_report_line(report), "warning" if problems else "info", asked=True)
 
         def failed(error: BaseException) -> None:
             ended()

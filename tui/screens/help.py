@@ -20,7 +20,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         ("Tab, Esc", "move between the question box and the answers"),
         ("Ctrl+↓ / Ctrl+↑", "next / previous hit"),
         ("Ctrl+B", "show or hide the list of indexed articles"),
-        ("Ctrl+R", "re-sync: rebuild the index from its corpus folder"),
+        ("Ctrl+R", "re-sync with the folders and files the index follows"),
         ("Ctrl+L", "new chat: the next question is read on its own"),
         ("Ctrl+O / Ctrl+E", "earlier conversations / export this one (Markdown)"),
         ("F1", "this help"),
