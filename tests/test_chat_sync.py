@@ -28,6 +28,10 @@ Gempa bermagnitudo 5,6 mengguncang Kabupaten Cianjur, Jawa Barat, pada Senin sia
 Badan Meteorologi, Klimatologi, dan Geofisika menyebut pusat gempa berada di darat pada kedalaman 10 kilometer.
 Ribuan rumah rusak dan warga mengungsi ke tenda-tenda darurat.
 """
+FLOOD = """Banjir Rendam Ratusan Rumah di Jakarta Utara
+Banjir merendam ratusan rumah di Jakarta Utara pada Selasa pagi setelah hujan deras semalaman.
+Petugas mengevakuasi warga ke sekolah dan masjid terdekat.
+"""
 BRIDGE_QUESTION = "Siapa yang meresmikan jembatan baru?"
 QUAKE_QUESTION = "Berapa magnitudo gempa yang mengguncang Cianjur?"
 
@@ -129,8 +133,9 @@ def test_time_left_needs_a_few_seconds_of_rate():
 
 async def test_outside_add_and_remove_show_without_a_restart(env, embedder):
     """`qa index add` elsewhere (here: the test's own store handle, on another thread):
-    within a polling wait the counts, the sidebar and a quiet transcript line show it, the
-    question box keeps the focus, and the next question finds the new article."""
+    within a polling wait the counts, the sidebar and a quiet transcript line show it (two
+    adds in a row: one line), the question box keeps the focus, and the next question finds
+    the new article."""
     from index.indexing.lifecycle import add_paths, open_writable, remove
 
     index = env["root"] / "index"
@@ -138,10 +143,12 @@ async def test_outside_add_and_remove_show_without_a_restart(env, embedder):
     quake = env["root"] / "elsewhere" / "gempa.txt"
     quake.parent.mkdir()
     quake.write_text(QUAKE, encoding="utf-8")
+    flood = quake.parent / "banjir.txt"
+    flood.write_text(FLOOD, encoding="utf-8")
 
-    def add() -> None:
+    def add(path: Path) -> None:
         with open_writable(index, embedder) as store:
-            add_paths(store, embedder, [quake])
+            add_paths(store, embedder, [path])
 
     def drop() -> None:
         with open_writable(index, embedder) as store:
@@ -153,20 +160,25 @@ async def test_outside_add_and_remove_show_without_a_restart(env, embedder):
         status = app.chat.status
         assert "1 article," in status.info_text
         focused = app.focused
-        await anyio.to_thread.run_sync(add)
+        await anyio.to_thread.run_sync(add, quake)
         await wait_until(pilot, lambda: "2 articles," in status.info_text, what="new counts")
         await wait_until(pilot, lambda: "Index updated: 1 article added" in notices(app),
                          what="the transcript line")
         assert "Gempa Magnitudo 5,6 Guncang Cianjur" in sidebar_titles(app)
         assert app.focused is focused and app.screen is app.chat  # no modal, no focus steal
+        await anyio.to_thread.run_sync(add, flood)
+        await wait_until(pilot, lambda: "3 articles," in status.info_text, what="new counts")
+        await wait_until(pilot, lambda: notices(app) == ["Index updated: 2 articles added"],
+                         what="one line for both adds")
         card = await ask(pilot, QUAKE_QUESTION)
         assert Path(card.answer.passages[0].hit.source).name == "gempa.txt"
 
         await anyio.to_thread.run_sync(drop)
         await wait_until(pilot, lambda: "Index updated: 1 article removed" in notices(app),
                          what="the removal line")
-        assert "1 article," in status.info_text
-        assert len(app.chat.sidebar.articles) == 1
+        assert notices(app) == ["Index updated: 2 articles added", "Index updated: 1 article removed"]
+        assert "2 articles," in status.info_text
+        assert "Gempa Magnitudo 5,6 Guncang Cianjur" not in sidebar_titles(app)
 
 
 # ---- Ctrl+R ----------------------------------------------------------------------------

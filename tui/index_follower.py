@@ -21,17 +21,19 @@ from tui.engine_worker import Job
 if TYPE_CHECKING:
     from textual.widget import Widget
 
+    from index.storage.base import StoredArticle
     from qa.index_changes import IndexChange
     from tui.engine_worker import EngineWorker
 
 
 class IndexUpdated(Message):
     """The index moved on: `info` is what to show now, `change` how its articles differ
-    from what was shown; `quiet` when the chat's own re-sync made the change."""
+    from `before` (what was shown); `quiet` when the chat's own re-sync made the change."""
 
-    def __init__(self, info: library.IndexInfo, change: IndexChange, quiet: bool) -> None:
+    def __init__(self, info: library.IndexInfo, before: list[StoredArticle],
+                 change: IndexChange, quiet: bool) -> None:
         super().__init__()
-        self.info, self.change, self.quiet = info, change, quiet
+        self.info, self.before, self.change, self.quiet = info, before, change, quiet
 
 
 class IndexFollower:
@@ -74,9 +76,10 @@ class IndexFollower:
                 return
             from qa.index_changes import compare
 
-            change = compare(self.info.articles, info.articles)
+            before = self.info.articles
             self.info = info
-            self.target.post_message(IndexUpdated(info, change, quiet or self.quiet()))
+            self.target.post_message(IndexUpdated(info, before, compare(before, info.articles),
+                                                  quiet or self.quiet()))
 
         def failed(error: BaseException) -> None:
             self.polling -= 1  # the next tick tries again; a lasting fault shows on questions

@@ -2,8 +2,8 @@
 read the store.
 
 No ranking or answering decisions are made in `tui/`; these are thin wrappers so the
-screens never touch SQLite, FAISS or torch themselves. All of them run on the engine
-worker's thread (see `tui.engine_worker`), never on the UI thread.
+screens never touch SQLite, FAISS or torch themselves. Those that take the engine run on the
+engine worker's thread (see `tui.engine_worker`), never on the UI thread.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from index.storage.base import StoredArticle, StoredParagraph  # qa names no such type
     from qa.conversations import ConversationStore
     from qa.engine import Engine, Progress
+    from qa.index_changes import IndexChange, IndexState
     from qa.types import Conversation, Turn
 
 DEFAULT_K = 5
@@ -151,9 +152,16 @@ def index_info_if_changed(engine: Engine, generation: int) -> IndexInfo | None:
     return None if state is None else _info(engine, state)
 
 
-def _info(engine: Engine, state) -> IndexInfo:
+def _info(engine: Engine, state: IndexState) -> IndexInfo:
     return IndexInfo(engine.index_ref, engine.embedder.name, state.paragraphs, state.articles,
                      state.generation)
+
+
+def index_change(before: list[StoredArticle], after: list[StoredArticle]) -> IndexChange:
+    """How two article lists differ (see qa.index_changes)."""
+    from qa.index_changes import compare
+
+    return compare(before, after)
 
 
 def error_text(error: BaseException) -> str:

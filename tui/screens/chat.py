@@ -154,19 +154,27 @@ class ChatScreen(Screen):
 
     def on_index_updated(self, message: IndexUpdated) -> None:
         """Another process (or our re-sync) committed: new counts and article list, and a
-        quiet line saying what changed unless our re-sync's report will."""
+        quiet line saying what changed unless our re-sync's report will. A watcher's
+        batches in a row are told in one line, until something else is shown after it."""
         self._show_info(message.info)
-        line = message.change.line()
-        if line and not message.quiet:
-            self.note(f"Index updated: {line}")
+        if message.quiet or not message.change:
+            return
+        children = self.transcript.children
+        last = children[-1] if children else None
+        if isinstance(last, Notice) and last.since is not None:
+            change = library.index_change(last.since, message.info.articles)
+            last.show(f"Index updated: {change.line() or 'back as it was'}")
+        else:
+            self.note(f"Index updated: {message.change.line()}", since=message.before)
 
-    def note(self, text: str, kind: str = "info", asked: bool = False) -> None:
+    def note(self, text: str, kind: str = "info", asked: bool = False,
+             since: list | None = None) -> None:
         """A line in the transcript; it scrolls into view only if the end was in view, so
         an answer being read stays put. What the user `asked` for (a re-sync's outcome) is
         also shown as a toast when the line lands out of view."""
         transcript = self.transcript
         at_end = transcript.is_vertical_scroll_end or transcript.max_scroll_y == 0
-        transcript.mount(Notice(text, kind))
+        transcript.mount(Notice(text, kind, since))
         if at_end:
             transcript.call_after_refresh(transcript.scroll_end, animate=False)
         elif asked:

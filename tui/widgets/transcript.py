@@ -29,6 +29,13 @@ class Notice(Static):
     failure): read when the eye gets there, never a pop-up or a change of focus.
     kind: info, warning or error."""
 
-    def __init__(self, text: str, kind: str = "info") -> None:
+    def __init__(self, text: str, kind: str = "info", since: list | None = None) -> None:
+        """`since`: for a line about changes to the index, the articles before them, so
+        the next change can be told in the same line while nothing came after it."""
         super().__init__(safe(text), markup=False, classes=f"notice -{kind}")
         self.text = text
+        self.since = since
+
+    def show(self, text: str) -> None:
+        self.text = text
+        self.update(safe(text))
