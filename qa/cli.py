@@ -428,7 +428,11 @@ def index_watch(
         bar.close()
         _err(message)
 
+    import signal
+
     options = {} if settle is None else {"settle": settle}
+    # A service manager's stop (SIGTERM) ends the watch as Ctrl+C does: cleanly, exit 0.
+    on_term = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         watch_folders(index_ref, embedder, folders or [], on_batch=batch, on_start=started,
                       say=_say, warn=warn, progress=bar, initial_sync=catch_up,
@@ -436,8 +440,10 @@ def index_watch(
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGTERM, on_term)
         bar.close()
-    _say("Stopped watching; every batch reported above is in the index.")
+    _say("Stopped watching; every batch reported above is in the index, and what changed "
+         "since is caught up by the next watch or sync.")
 
 
 @index_app.command("remove")

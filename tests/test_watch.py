@@ -137,6 +137,14 @@ def test_added_edited_and_deleted_files_are_applied(embedder, tmp_path):
         wait_for(lambda: "banjir" not in stored(index), "the deletion")
         assert set(stored(index)) == {"rates"}
         assert [b.report.removed for b in watch.batches_with(banjir)][-1] == 1
+
+        # A folder moved in is read through its files; moved out, its articles go.
+        write(tmp_path / "outside" / "quake" / "gempa.txt", GEMPA)
+        (tmp_path / "outside" / "quake").rename(news / "quake")
+        wait_for(lambda: "gempa" in stored(index), "the folder moved in")
+        (news / "quake").rename(tmp_path / "outside" / "quake")
+        wait_for(lambda: "gempa" not in stored(index), "the folder moved out")
+        assert watch.batches[-1].files == [str(news / "quake")]
     assert not watch.warnings
     with Store.open(index) as store:
         assert verify(store) == []
@@ -172,8 +180,31 @@ def test_a_file_written_slowly_is_stored_once_and_whole(embedder, tmp_path):
                 time.sleep(2.5)
                 f.write(line[40:] + "\n")
             wait_for(lambda n=n: f"feed{n}" in stored(index), f"JSONL line {n}")
+        assert stored(index)["feed1"] == [RATES.split("\n\n")[1].strip()]
+
+        lines = feed.read_text(encoding="utf-8").splitlines()
+        feed.write_text(lines[1] + "\n", encoding="utf-8")  # a line taken out
+        wait_for(lambda: "feed0" not in stored(index), "the removed line's article to go")
+        assert {"banjir", "feed1"} == set(stored(index))
     assert not any(b.report.errors for b in watch.batches)
-    assert stored(index)["feed1"] == [RATES.split("\n\n")[1].strip()]
+
+
+def test_an_index_rebuilt_under_the_watch_is_reopened_and_caught_up(embedder, tmp_path):
+    from index.indexing.build import build_index
+
+    news, elsewhere, index = tmp_path / "news", tmp_path / "elsewhere", tmp_path / "idx"
+    write(news / "rates.txt", RATES)
+    write(elsewhere / "gempa.txt", GEMPA)
+    with Watching(index, embedder, [news], settle=0.5) as watch:
+        wait_for(lambda: "rates" in stored(index), "the start-up catch-up")
+        build_index([elsewhere], index, embedder)  # as the chat's Ctrl+R rebuilds
+        wait_for(lambda: "rates" in stored(index) and "gempa" in stored(index),
+                 "the watched folder caught up in the new index")
+        assert any("rebuilt or replaced" in w for w in watch.warnings)
+        write(news / "banjir.txt", BANJIR)  # and the new index is the one written to
+        wait_for(lambda: "banjir" in stored(index), "a new file after the rebuild")
+    with Store.open(index) as store:
+        assert verify(store) == []
 
 
 def test_scratch_hidden_and_index_files_are_ignored(embedder, tmp_path):

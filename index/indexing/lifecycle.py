@@ -370,19 +370,15 @@ def update_files(store: Store, embedder: Embedder, sources: Sources, paths: Iter
 
     Paths are compared as given, absolute (the watcher reports them under the folder it was
     given) and through symlinks in `paths` themselves; unlike `sync_folder` no source is
-    resolved, which on a large index would cost a system call per article per batch."""
+    resolved, which on a large index would cost system calls per article per batch."""
     started = time.perf_counter()
-    prefixes: set[str] = set()
-    for path in paths:
-        for form in {absolute(path), os.path.realpath(path)}:
-            prefixes.add(form)
+    targets = {form for path in paths for form in (absolute(path), os.path.realpath(path))}
 
     def within(source: str) -> bool:
         if "://" in source:
             return False
-        source = absolute(source)
-        return source in prefixes or any(source.startswith(p.rstrip(os.sep) + os.sep)
-                                         for p in prefixes)
+        path = Path(absolute(source))
+        return str(path) in targets or any(str(parent) in targets for parent in path.parents)
 
     return _apply(store, embedder, sources, lambda seen: _vanished(sources, seen, within),
                   progress, say, started)

@@ -55,6 +55,7 @@ DEBOUNCE_MS = 500  # watchfiles: longest it groups a burst of events
 STEP_MS = 100  # watchfiles: a quiet spell this long ends a burst
 TICK = 0.25  # seconds between looks at dirty paths and watched folders when nothing happens
 RETRY_SECONDS = 10.0
+REPLACED_EVERY = 2.0  # seconds between looks at whether the index was rebuilt or replaced
 
 # Editors' and downloaders' scratch files: Emacs `.#x` and `#x#`, backups `x~`, Vim's swap
 # files and its `4913` write test. Hidden names (`.x.swp` among them) are skipped anyway.
@@ -75,9 +76,11 @@ class WatchBatch:
     def line(self) -> str:
         r = self.report
         what = f"{len(self.files)} folder" if self.catch_up else f"{len(self.files)} file"
+        same = f", {r.unchanged} unchanged" if r.unchanged else ""
         text = (f"{time.strftime('%H:%M:%S', time.localtime(self.at))}  +{r.added} added, "
-                f"{r.updated} updated, {r.removed} removed ({what}{'s' * (len(self.files) != 1)}"
-                f"{', caught up' if self.catch_up else ''}) in {self.seconds:.1f} s")
+                f"{r.updated} updated, {r.removed} removed{same} "
+                f"({what}{'s' * (len(self.files) != 1)}{', caught up' if self.catch_up else ''})"
+                f" in {self.seconds:.1f} s")
         if r.errors:
             text += f"; {len(r.errors)} unreadable"
         return text
@@ -128,6 +131,18 @@ def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
+def _holds(known: list[str], path: str) -> bool:
+    """Whether `path` is, or is a folder holding, one of the sorted sources `known`."""
+    from bisect import bisect_left
+
+    at = bisect_left(known, path)
+    if at < len(known) and known[at] == path:
+        return True
+    folder = path.rstrip(os.sep) + os.sep
+    at = bisect_left(known, folder)  # the first source under `folder`, if any
+    return at < len(known) and known[at].startswith(folder)
+
+
 def _roots(folders: Sequence[Path], ignored: list[str]) -> list[_Root]:
     roots: list[str] = []
     for folder in folders:
@@ -159,9 +174,9 @@ class _Wanted:
     def __call__(self, change: Any, path: str) -> bool:
         from watchfiles import Change
 
-        return self.wanted(path, deleted=change == Change.deleted)
+        return self.wanted(path, added=change == Change.added, deleted=change == Change.deleted)
 
-    def wanted(self, path: str, deleted: bool = False) -> bool:
+    def wanted(self, path: str, added: bool = False, deleted: bool = False) -> bool:
         from index.corpus.read import supported
 
         root = next((r.path for r in self.roots if _inside(path, r.path)), None)
@@ -170,8 +185,10 @@ class _Wanted:
         parts = Path(os.path.relpath(path, root)).parts
         if any(p.startswith(".") for p in parts) or _SCRATCH.search(parts[-1]):
             return False
-        # A deleted path may have been a folder of articles; what it held is looked up.
-        return supported(Path(path)) or deleted or os.path.isdir(path)
+        # A deleted path may have been a folder of articles (what it held is looked up); a
+        # folder that appears is read through its files (a chmod of one that was there is
+        # no reason to read them all again).
+        return supported(Path(path)) or deleted or (added and os.path.isdir(path))
 
 
 # ---- dirty paths and when they have settled ----------------------------------------------
@@ -271,13 +288,15 @@ class _Watch:
         self.gone: set[str] = set()
         self.need_sync: set[str] = set()
         self.opened = 0  # times the index was opened: a catch-up spanning a reopen is redone
+        self.looked = 0.0  # when check_replaced last looked (monotonic)
 
     # -- the store --
 
-    def open(self) -> Store:
+    def open(self, create: bool = True) -> Store:
         from index.indexing.lifecycle import open_writable
 
-        self.store = open_writable(self.index_ref, self.embedder, lock_timeout=self.lock_timeout)
+        self.store = open_writable(self.index_ref, self.embedder, create=create,
+                                   lock_timeout=self.lock_timeout)
         self.identity = self.store.identity()
         self.opened += 1
         return self.store
@@ -290,6 +309,7 @@ class _Watch:
     def check_replaced(self) -> bool:
         """Reopen the index if it was rebuilt or replaced since it was opened; True if so."""
         assert self.store is not None
+        self.looked = time.monotonic()
         if self.store.identity() == self.identity:
             return False
         self.close()
@@ -331,10 +351,10 @@ class _Watch:
         """`sync_folder` the folders that need it: at start, back, or the index replaced."""
         from index.indexing.lifecycle import sync_folder
 
-        if not self.need_sync or time.monotonic() < self.hold_until:
-            return
         from index.storage.base import IndexStoreError
 
+        if not self.need_sync or time.monotonic() < self.hold_until:
+            return
         started, wall, opened = time.perf_counter(), time.monotonic(), self.opened
         report, done = ChangeReport(), []
         for folder in sorted(self.need_sync):
@@ -415,9 +435,12 @@ class _Watch:
             sources.errors = [e for e in sources.errors
                               if e.path not in moved and e.path.rpartition(":")[0] not in moved]
             sources.failed |= moved  # keep what the index has of them until they settle
-        known = {absolute(a.source) for a in sources.stored.values()}
-        dropped = [p for p in absent if any(_inside(s, p) for s in known)]
+        known = sorted(absolute(a.source) for a in sources.stored.values())
+        dropped = [p for p in absent if _holds(known, p)]
         applied = [f for f in files if f not in moved] + dropped
+        if not applied and not sources.errors:
+            self.dirty.forget(absent)  # deletions of nothing indexed; the rest still moving
+            return
         try:
             report = update_files(self.store, self.embedder, sources, applied,
                                   progress=self.progress, say=self.say)
@@ -455,7 +478,7 @@ def watch_folders(index_ref: IndexRef, embedder: Embedder, folders: Sequence[Pat
     ignored = _ignored_paths(index_ref)
     if folders:
         _roots(folders, ignored)  # a mistyped folder is refused before an index is created
-    store = watch.open()
+    store = watch.open(create=bool(folders))  # no folders named: the index's own sources
     try:
         watch.roots = _roots(folders_to_watch(store, folders), ignored)
         wanted = _Wanted(watch.roots, ignored)
@@ -477,13 +500,15 @@ def watch_folders(index_ref: IndexRef, embedder: Embedder, folders: Sequence[Pat
                                        yield_on_timeout=True, stop_event=stop,
                                        ignore_permission_denied=True)
             try:
-                for batch in changes:  # the first comes after TICK: the watcher is running
+                for events in changes:  # the first comes after TICK: the watcher is running
                     now = time.monotonic()
-                    for change, path in batch:
+                    for change, path in events:
                         if wanted(change, path):
                             watch.dirty.mark(path, now)
                     if watch.check_roots():
                         break  # watch the folders there are now
+                    if time.monotonic() - watch.looked >= REPLACED_EVERY:
+                        watch.check_replaced()  # the chat's Ctrl+R, a build: caught up at once
                     watch.catch_up(stop)
                     watch.apply_ready(wanted)
                     if stop.is_set():
