@@ -361,6 +361,105 @@ def index_sync(
     _finish(report, as_json)
 
 
+class _BarPerBatch:
+    """A progress bar that appears when a watch batch starts working and goes before its
+    line is printed, so bar and lines never share the terminal."""
+
+    def __init__(self) -> None:
+        self.bar: _Bar | None = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not sys.stderr.isatty():
+            return  # a log file gets the lines, not a bar's leftovers
+        if self.bar is None:
+            self.bar = _Bar().__enter__()
+        self.bar(stage, done, total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+@index_app.command("watch")
+def index_watch(
+    ctx: typer.Context,
+    folders: Annotated[Optional[list[Path]], typer.Argument(
+        help="The folders to keep the index in step with (read recursively; default: the "
+             "folders the index follows, as `qa index status` lists them).",
+        metavar="[DIR...]", show_default=False)] = None,
+    index: IndexOpt = None,
+    backend: BackendOpt = None,
+    uri: UriOpt = None,
+    collection: CollectionOpt = None,
+    model: ModelOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object a line per "
+                                          "batch.")] = False,
+    catch_up: Annotated[bool, typer.Option("--catch-up/--no-catch-up", help="First sync the "
+                                           "folders, catching up with changes made while "
+                                           "nothing watched them.")] = True,
+    settle: Annotated[Optional[float], typer.Option(
+        "--settle", min=0.1, max=600, help="Seconds a file must stay unchanged before it is "
+        "read, so a file still being written is not read half-way (default: 2).",
+        show_default=False)] = None,
+) -> None:
+    """Keep the index in step with the folders DIR (default: those it follows) while it
+    runs, until Ctrl+C.
+
+    New, changed and deleted files are applied within seconds, in batches, as `add` and
+    `sync` would apply them (only changed paragraphs are embedded). A folder that disappears
+    (an unmounted drive) is reported and nothing is removed for it.
+    """
+    from index.indexing.watch import watch_folders
+    from index.storage.base import MilvusRef
+
+    index_ref, _ = _index_ref(ctx, index, backend, uri, collection)
+    for folder in folders or []:  # before loading the model
+        if not folder.expanduser().is_dir():
+            raise UserError(f"{folder}: not a folder (watch needs the folders to keep the "
+                            "index in step with)")
+    embedder = _writer_model(index_ref, model)
+    bar = _BarPerBatch()
+
+    def started(roots: list[Path]) -> None:
+        _say(f"Watching {', '.join(map(str, roots))} for the index at {index_ref}; "
+             "Ctrl+C stops.")
+        if isinstance(index_ref, MilvusRef) and index_ref.local:
+            _say("Milvus Lite allows one process at a time: while this watch runs, qa chat "
+                 "and qa ask cannot open this index. To watch and ask at once, use the FAISS "
+                 "backend or a Milvus server.")
+
+    def batch(done) -> None:
+        bar.close()
+        _report_errors(done.report.errors)
+        if as_json:
+            _out_json(done.as_dict())
+        else:
+            _out(done.line() + "\n")
+        sys.stdout.flush()
+
+    def warn(message: str) -> None:
+        bar.close()
+        _err(message)
+
+    import signal
+
+    options = {} if settle is None else {"settle": settle}
+    # A service manager's stop (SIGTERM) ends the watch as Ctrl+C does: cleanly, exit 0.
+    on_term = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        watch_folders(index_ref, embedder, folders or [], on_batch=batch, on_start=started,
+                      say=_say, warn=warn, progress=bar, initial_sync=catch_up,
+                      lock_timeout=_lock_timeout(), **options)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, on_term)
+        bar.close()
+    _say("Stopped watching; every batch reported above is in the index, and what changed "
+         "since is caught up by the next watch or sync.")
+
+
 @index_app.command("remove")
 def index_remove(
     ctx: typer.Context,

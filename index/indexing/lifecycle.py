@@ -383,14 +383,10 @@ def _mirror(store: Store, embedder: Embedder, target: Path, progress: Progress |
     """Mirror a folder or one file: what `sync_folder` does, for either."""
     started = time.perf_counter()
     sources = read_articles([target], store, progress)
-    failed = sources.failed
-    failed_folders = [Path(f) for f in failed if os.path.isdir(f)]
     stored = sources.stored
 
     def drop_from(seen: set[str]) -> list[str]:
-        drop = [aid for aid, a in stored.items()
-                if aid not in seen and _under(a.source, target)
-                and absolute(a.source) not in failed and not any(_under(a.source, f) for f in failed_folders)]
+        drop = _vanished(sources, seen, lambda source: _under(source, target))
         if not sources.found and needs_confirming(len(drop), len(stored)):
             raise UserError(f"{target}: holds no readable articles now, but the index has "
                             f"{len(drop)} from it (an unmounted drive, a wrong folder?); nothing "
@@ -398,6 +394,40 @@ def _mirror(store: Store, embedder: Embedder, target: Path, progress: Progress |
         return drop
 
     return _apply(store, embedder, sources, drop_from, progress, say, started)
+
+
+def _vanished(sources: Sources, seen: set[str], within: Callable[[str], bool]) -> list[str]:
+    """Stored articles whose source `within` accepts but that no file yields any more,
+    except those of files (or folders) that failed to read this time."""
+    failed = sources.failed
+    failed_folders = [Path(f) for f in failed if os.path.isdir(f)]
+    return [aid for aid, a in sources.stored.items()
+            if aid not in seen and within(a.source) and absolute(a.source) not in failed
+            and not any(_under(a.source, f) for f in failed_folders)]
+
+
+def update_files(store: Store, embedder: Embedder, sources: Sources, paths: Iterable[str],
+                 progress: Progress | None = None, say: Say | None = None) -> ChangeReport:
+    """Bring the articles of `paths` in step with what `sources` read of them: the watcher's
+    write (index.indexing.watch), where each path is a file or folder that changed, appeared
+    or went away. What `sources` holds is added or refreshed as `add_paths` does; a stored
+    article whose source is one of `paths`, or lies under one, and that nothing yields any
+    more is dropped (a deleted file, a JSONL line taken out), unless its file failed to read.
+
+    Paths are compared as given, absolute (the watcher reports them under the folder it was
+    given) and through symlinks in `paths` themselves; unlike `sync_folder` no source is
+    resolved, which on a large index would cost system calls per article per batch."""
+    started = time.perf_counter()
+    targets = {form for path in paths for form in (absolute(path), os.path.realpath(path))}
+
+    def within(source: str) -> bool:
+        if "://" in source:
+            return False
+        path = Path(absolute(source))
+        return str(path) in targets or any(str(parent) in targets for parent in path.parents)
+
+    return _apply(store, embedder, sources, lambda seen: _vanished(sources, seen, within),
+                  progress, say, started)
 
 
 # ---- recorded sources ------------------------------------------------------------------------

@@ -1,0 +1,345 @@
+"""`qa index watch`: real watchfiles, real FAISS and SQLite, the real model.
+
+The library's watch runs in a thread with a stop event while the test changes files; every
+wait polls the store (or the output) with a generous timeout, and nothing asserts how fast.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from index.indexing.lifecycle import open_writable, verify
+from index.indexing.watch import WatchBatch, watch_folders
+from index.storage.faiss.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+WAIT = 90.0  # seconds; a shared CI machine may be slow, the watch is not timed
+
+BANJIR = """Banjir merendam Jakarta Timur
+
+Banjir setinggi satu meter merendam ratusan rumah di Jakarta Timur pada Senin pagi setelah hujan deras turun sepanjang malam.
+
+Warga mengungsi ke masjid dan sekolah terdekat sambil menunggu air surut.
+
+Badan Penanggulangan Bencana Daerah mengirim perahu karet untuk mengevakuasi warga lanjut usia.
+"""
+
+GEMPA = """Gempa guncang Cianjur
+
+Gempa bermagnitudo 5,6 mengguncang Cianjur, Jawa Barat, dan merusak ribuan rumah warga.
+
+Pemerintah daerah menetapkan status tanggap darurat selama tiga puluh hari.
+"""
+
+RATES = """Central bank raises rates
+
+The central bank raised its benchmark interest rate by a quarter point on Thursday to curb inflation.
+
+Markets fell sharply after the announcement, with the currency weakening against the dollar.
+"""
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def wait_for(check: Callable[[], object], what: str, timeout: float = WAIT) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def stored(index: Path) -> dict[str, list[str]]:
+    """Each article's paragraph texts, read by a reader of its own (as the chat would)."""
+    if not (index / "index.sqlite").exists():
+        return {}
+    with Store.open(index) as store:
+        return {a.id: [p.text for p in store.article_paragraphs(a.id)] for a in store.articles()}
+
+
+class Watching:
+    """watch_folders in a thread, with what it reported."""
+
+    def __init__(self, index: Path, embedder, folders: list[Path], **options) -> None:
+        self.batches: list[WatchBatch] = []
+        self.warnings: list[str] = []
+        self.started: list[Path] = []
+        self.stop = threading.Event()
+        self.failure: BaseException | None = None
+
+        def run() -> None:
+            try:
+                watch_folders(index, embedder, folders, on_batch=self.batches.append,
+                              on_start=self.started.extend, warn=self.warnings.append,
+                              stop_event=self.stop, **options)
+            except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+                self.failure = exc
+
+        self.thread = threading.Thread(target=run, daemon=True)
+
+    def __enter__(self) -> Watching:
+        self.thread.start()
+        wait_for(lambda: self.started or self.failure, "the watch to start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(WAIT)
+        assert not self.thread.is_alive(), "the watch did not stop on its stop event"
+        if self.failure is not None:
+            raise self.failure
+
+    def batches_with(self, path: Path) -> list[WatchBatch]:
+        return [b for b in self.batches if str(path) in b.files]
+
+
+def test_added_edited_and_deleted_files_are_applied(embedder, tmp_path):
+    news, index = tmp_path / "news", tmp_path / "idx"
+    write(news / "rates.txt", RATES)  # there before the watch: caught up at start
+    with Watching(index, embedder, [news], settle=0.5) as watch:
+        wait_for(lambda: "rates" in stored(index), "the start-up catch-up")
+        assert watch.batches[0].catch_up and watch.batches[0].report.added == 1
+
+        banjir = write(news / "sub" / "banjir.txt", BANJIR)
+        wait_for(lambda: "banjir" in stored(index), "the new file")
+        assert stored(index)["banjir"] == [p.strip() for p in BANJIR.split("\n\n")[1:]]
+        from qa.retrieve import search
+
+        with Store.open(index) as reader:
+            hits = search(reader, embedder, "Ke mana warga mengungsi saat banjir?", k=3).hits
+        assert hits[0].article_id == "banjir" and "mengungsi" in hits[0].text
+
+        banjir.write_text(BANJIR.replace("menunggu air surut", "menunggu banjir surut"),
+                          encoding="utf-8")
+        wait_for(lambda: "menunggu banjir surut" in " ".join(stored(index).get("banjir", [])),
+                 "the edit")
+        edit = wait_for(lambda: [b for b in watch.batches_with(banjir) if b.report.updated],
+                        "the edit's batch")[0]
+        assert edit.report.paragraphs_embedded == 1  # only the changed paragraph
+        assert edit.report.paragraphs_reused == 2
+
+        banjir.unlink()
+        wait_for(lambda: "banjir" not in stored(index), "the deletion")
+        assert set(stored(index)) == {"rates"}
+        assert [b.report.removed for b in watch.batches_with(banjir)][-1] == 1
+
+        # A folder moved in is read through its files; moved out, its articles go.
+        write(tmp_path / "outside" / "quake" / "gempa.txt", GEMPA)
+        (tmp_path / "outside" / "quake").rename(news / "quake")
+        wait_for(lambda: "gempa" in stored(index), "the folder moved in")
+        (news / "quake").rename(tmp_path / "outside" / "quake")
+        wait_for(lambda: "gempa" not in stored(index), "the folder moved out")
+        assert watch.batches[-1].files == [str(news / "quake")]
+    assert not watch.warnings
+    with Store.open(index) as store:
+        assert verify(store) == []
+
+
+def test_a_file_written_slowly_is_stored_once_and_whole(embedder, tmp_path):
+    news, index = tmp_path / "news", tmp_path / "idx"
+    news.mkdir()
+    chunks = [part + "\n\n" for part in BANJIR.strip().split("\n\n")]
+    article = news / "banjir.txt"
+    with Watching(index, embedder, [news], settle=2.0) as watch:
+        wait_for(lambda: watch.batches, "the start-up catch-up")
+        with article.open("w", encoding="utf-8") as f:
+            for chunk in chunks:  # pauses longer than the watcher's debounce, shorter than settle
+                f.write(chunk)
+                f.flush()
+                time.sleep(0.8)
+        wait_for(lambda: "banjir" in stored(index), "the slowly written file")
+        time.sleep(3)  # time enough for a second (wrong) batch to show up
+        assert len(watch.batches_with(article)) == 1
+        assert watch.batches_with(article)[0].report.added == 1
+        assert stored(index)["banjir"] == [p.strip() for p in BANJIR.split("\n\n")[1:]]
+
+        # JSONL appended a line at a time, each line written in two parts with a pause
+        # longer than `settle` between them: a line is never read half-written.
+        feed = news / "feed.jsonl"
+        for n, (title, text) in enumerate([("Gempa guncang Cianjur", GEMPA.split("\n\n")[1]),
+                                           ("Central bank raises rates", RATES.split("\n\n")[1])]):
+            line = json.dumps({"id": f"feed{n}", "title": title, "text": text})
+            with feed.open("a", encoding="utf-8") as f:
+                f.write(line[:40])
+                f.flush()
+                time.sleep(2.5)
+                f.write(line[40:] + "\n")
+            wait_for(lambda n=n: f"feed{n}" in stored(index), f"JSONL line {n}")
+        assert stored(index)["feed1"] == [RATES.split("\n\n")[1].strip()]
+
+        lines = feed.read_text(encoding="utf-8").splitlines()
+        feed.write_text(lines[1] + "\n", encoding="utf-8")  # a line taken out
+        wait_for(lambda: "feed0" not in stored(index), "the removed line's article to go")
+        assert {"banjir", "feed1"} == set(stored(index))
+    assert not any(b.report.errors for b in watch.batches)
+
+
+def test_an_index_rebuilt_under_the_watch_is_reopened_and_caught_up(embedder, tmp_path):
+    from index.indexing.build import build_index
+
+    news, elsewhere, index = tmp_path / "news", tmp_path / "elsewhere", tmp_path / "idx"
+    write(news / "rates.txt", RATES)
+    write(elsewhere / "gempa.txt", GEMPA)
+    with Watching(index, embedder, [news], settle=0.5) as watch:
+        wait_for(lambda: "rates" in stored(index), "the start-up catch-up")
+        build_index([elsewhere], index, embedder)  # as the chat's Ctrl+R rebuilds
+        wait_for(lambda: "rates" in stored(index) and "gempa" in stored(index),
+                 "the watched folder caught up in the new index")
+        assert any("rebuilt or replaced" in w for w in watch.warnings)
+        write(news / "banjir.txt", BANJIR)  # and the new index is the one written to
+        wait_for(lambda: "banjir" in stored(index), "a new file after the rebuild")
+    with Store.open(index) as store:
+        assert verify(store) == []
+
+
+def test_scratch_hidden_and_index_files_are_ignored(embedder, tmp_path):
+    news = tmp_path / "news"
+    index = news / "idx"  # the index inside the watched folder
+    news.mkdir()
+    with Watching(index, embedder, [news], settle=0.5) as watch:
+        wait_for(lambda: watch.batches, "the start-up catch-up")
+        for name in (".#gempa.txt", "gempa.txt~", ".gempa.txt.swp", "4913", "gempa.swp",
+                     "#gempa.txt#", ".hidden/gempa.txt", "notes.pdf"):
+            write(news / name, GEMPA)
+        (news / "4913").unlink()  # Vim's write test comes and goes
+        write(news / "rates.txt", RATES)
+        wait_for(lambda: "rates" in stored(index), "the real article")
+        time.sleep(2)
+    assert set(stored(index)) == {"rates"}
+    files = [f for b in watch.batches if not b.catch_up for f in b.files]
+    assert files == [str(news / "rates.txt")]
+    assert not watch.warnings and not any(b.report.errors for b in watch.batches)
+
+
+def test_a_file_that_fails_to_read_is_reported_and_keeps_its_articles(embedder, tmp_path):
+    news, index = tmp_path / "news", tmp_path / "idx"
+    rates = write(news / "rates.txt", RATES)
+    with Watching(index, embedder, [news], settle=0.5) as watch:
+        wait_for(lambda: "rates" in stored(index), "the start-up catch-up")
+        before = stored(index)["rates"]
+        rates.write_bytes(b"Central bank raises rates\n\n\xff\xfe broken \xff\n")
+        bad = wait_for(lambda: [b for b in watch.batches_with(rates) if b.report.errors],
+                       "the read error")[0]
+        assert len(bad.report.errors) == 1 and str(bad.report.errors[0]).startswith(f"{rates}: ")
+        assert bad.report.removed == 0 and stored(index)["rates"] == before
+
+        write(news / "gempa.txt", GEMPA)  # the watch goes on
+        wait_for(lambda: "gempa" in stored(index), "the next file")
+    assert stored(index)["rates"] == before
+
+
+def test_a_watched_folder_that_disappears_removes_nothing(embedder, tmp_path):
+    news, other, index = tmp_path / "news", tmp_path / "other", tmp_path / "idx"
+    write(news / "rates.txt", RATES)
+    write(news / "sub" / "banjir.txt", BANJIR)
+    write(other / "gempa.txt", GEMPA)
+    aside = tmp_path / "aside"
+    with Watching(index, embedder, [news, other], settle=0.5) as watch:
+        wait_for(lambda: len(stored(index)) == 3, "the start-up catch-up")
+        news.rename(aside)  # as an unmounted drive's folder would vanish
+        wait_for(lambda: any("gone" in w for w in watch.warnings), "the report of it")
+        assert str(news) in watch.warnings[0]
+
+        write(other / "more" / "banjir2.txt", BANJIR.replace("Senin", "Selasa"))
+        wait_for(lambda: "banjir2" in stored(index), "a change in the other folder")
+        assert {"rates", "banjir", "gempa"} <= set(stored(index))
+
+        (aside / "rates.txt").unlink()  # changed while away: caught up when back
+        aside.rename(news)
+        wait_for(lambda: "rates" not in stored(index), "the catch-up when it is back")
+        assert set(stored(index)) == {"banjir", "gempa", "banjir2"}
+        assert watch.batches[-1].catch_up and watch.batches[-1].files == [str(news)]
+
+        write(news / "rates.txt", RATES)  # and it is watched again
+        wait_for(lambda: "rates" in stored(index), "a new file in the folder that came back")
+
+
+def test_an_interrupt_while_embedding_leaves_the_index_unlocked_and_whole(embedder, tmp_path):
+    news, index = tmp_path / "news", tmp_path / "idx"
+    write(news / "rates.txt", RATES)
+    with open_writable(index, embedder) as store:
+        pass  # an empty index, so the interrupt comes in the catch-up's embedding
+
+    def interrupt(stage: str, done: int, total: int) -> None:
+        if stage == "embed" and done:  # the model's first batch is done, the second not
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        watch_folders(index, embedder, [news], on_batch=lambda b: None, progress=interrupt)
+    with open_writable(index, embedder, lock_timeout=0) as store:  # the lock is free
+        assert verify(store) == [] and store.articles() == []
+        with store.writer():
+            pass
+
+
+def test_cli_watch_applies_a_dropped_file_and_stops_on_ctrl_c(default_model_dir, tmp_path):
+    news, index = tmp_path / "news", tmp_path / "idx"
+    write(news / "rates.txt", RATES)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env.update(QA_MODEL_CACHE=str(default_model_dir.parent), XDG_DATA_HOME=str(tmp_path / "data"),
+               HOME=str(tmp_path / "home"), QA_INDEX=str(index), NO_COLOR="1", COLUMNS="200",
+               PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "qa", "index", "watch", str(news),
+                             "--settle", "0.5"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")),
+                              daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: any("caught up" in line for line in lines), "the catch-up line")
+        write(news / "gempa.txt", GEMPA)
+        wait_for(lambda: any("+1 added" in line and "(1 file)" in line for line in lines),
+                 "the batch line")
+        proc.send_signal(signal.SIGINT)
+        proc.wait(WAIT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    reader.join(WAIT)
+    err = proc.stderr.read()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert "Watching " in err and "Ctrl+C stops" in err
+    assert err.strip().splitlines()[-1].startswith("Stopped watching")
+    check = subprocess.run([sys.executable, "-m", "qa", "index", "verify"], env=env,
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    listed = subprocess.run([sys.executable, "-m", "qa", "index", "list", "--json"], env=env,
+                            capture_output=True, text=True, check=True)
+    assert sorted(a["id"] for a in json.loads(listed.stdout)) == ["gempa", "rates"]
+
+
+def test_with_no_folder_named_the_followed_folders_are_watched(embedder, tmp_path):
+    news, gone, index = tmp_path / "news", tmp_path / "gone", tmp_path / "idx"
+    write(news / "rates.txt", RATES)
+    write(gone / "gempa.txt", GEMPA)
+    lone = write(tmp_path / "lone.txt", BANJIR)
+    from index.indexing.lifecycle import add_paths
+
+    with open_writable(index, embedder) as store:
+        add_paths(store, embedder, [news, gone, lone])
+    (gone / "gempa.txt").unlink()
+    gone.rmdir()  # a followed folder that is not there now: warned about, kept
+    with Watching(index, embedder, [], settle=0.5) as watch:
+        assert watch.started == [news.resolve()]
+        assert any("gone" in w for w in watch.warnings)
+        assert any("single files" in w and str(lone.resolve()) in w for w in watch.warnings)
+        write(news / "banjir2.txt", BANJIR.replace("Senin", "Selasa"))
+        wait_for(lambda: "banjir2" in stored(index), "a file dropped in a followed folder")
+        assert {"rates", "gempa", "lone", "banjir2"} <= set(stored(index))
