@@ -17,6 +17,18 @@ if TYPE_CHECKING:
     from index.models.token_states import TokenStates
 
 
+# A batch holds at most this many characters: its size times its longest text. Attention
+# memory grows with batch size times length squared, and 32 of IndoSum's longest windows in
+# one batch were the peak of a whole indexing run (650 MB over the loaded model; this budget:
+# 270 MB, no slower; benchmarks/RESULTS.md, issue 18). Short texts still go 32 at a time.
+BATCH_CHARS = 12_000
+
+
+def batch_texts(longest: int, batch_size: int) -> int:
+    """How many texts, the longest of `longest` characters, go in one batch."""
+    return max(1, min(max(1, batch_size), BATCH_CHARS // max(longest, 1)))
+
+
 class Embedder:
     """A loaded model plus what an index must record to stay consistent with it.
 
@@ -87,10 +99,12 @@ class Embedder:
         texts = list(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
-        done = 0
-        for start in range(0, len(order), max(1, batch_size)):
-            idx = order[start : start + max(1, batch_size)]
+        done = start = 0
+        while start < len(order):
+            size = batch_texts(len(texts[order[start]]), batch_size)
+            idx = order[start : start + size]
             out[idx] = self._encode([texts[i] for i in idx], self._passage_prompt_name, "document", len(idx))
+            start += size
             done += len(idx)
             if on_batch is not None:
                 on_batch(done)
