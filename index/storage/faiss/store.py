@@ -490,7 +490,7 @@ class Store:
                          f"p.article_id = a.id WHERE {condition}) ")
         rows = self._conn().execute(
             "SELECT rowid, bm25(paragraphs_fts, 1.0, 0.5) AS score FROM paragraphs_fts "
-            f"WHERE paragraphs_fts MATCH ? {condition}ORDER BY score LIMIT ?",
+            f"WHERE paragraphs_fts MATCH ? {condition}ORDER BY score, rowid LIMIT ?",
             (match, *params, k),
         )
         return [(int(rowid), -float(score)) for rowid, score in rows]

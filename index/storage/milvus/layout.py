@@ -136,8 +136,7 @@ def create_family(client: MilvusClient, family: Family, dim: int) -> None:
     v = client.create_schema(auto_id=False)
     v.add_field("id", DataType.INT64, is_primary=True)
     v.add_field("pid", DataType.INT64)
-    v.add_field("article_id", DataType.VARCHAR, max_length=4096)
-    _provenance_fields(v, DataType)
+    _provenance_fields(v, DataType, with_article_id=True)
     v.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
     kind, params = vector_index()
     vi = client.prepare_index_params()
@@ -156,7 +155,10 @@ def create_family(client: MilvusClient, family: Family, dim: int) -> None:
                                  consistency_level="Strong")
 
 
-def _provenance_fields(schema, data_type) -> None:
+def _provenance_fields(schema, data_type, with_article_id: bool = False) -> None:
+    """What a filter reads (schema 6); vector rows also need their article's id."""
+    if with_article_id:
+        schema.add_field("article_id", data_type.VARCHAR, max_length=4096)
     schema.add_field("published", data_type.INT64)
     schema.add_field("outlet", data_type.VARCHAR, max_length=MAX_TEXT)
 
