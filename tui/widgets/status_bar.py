@@ -1,4 +1,5 @@
-"""One line at the top: index path, article and paragraph counts, model, and what is going on."""
+"""One line at the top: index path, article and paragraph counts, model, the filter questions
+are asked under (if any), and what is going on."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,6 +20,7 @@ class StatusBar(Horizontal):
         self.state = ""
         self._counts: tuple[int, int] | None = None
         self._model: str | None = None
+        self._filter = ""
 
     def compose(self):
         yield Static(self._info(), markup=False, id="status-info")
@@ -33,6 +35,8 @@ class StatusBar(Horizontal):
                      safe(f"{plural(articles, 'article')}, {plural(paragraphs, 'paragraph')}")]
         if self._model:
             tail += [(" · ", "$text-muted"), safe(self._model)]
+        if self._filter:
+            tail += [(" · ", "$text-muted"), ("filter: ", "$text-warning"), safe(self._filter)]
         path = display_path(self.index_ref)
         label = ("index ", "$text-muted")
         if width:
@@ -56,6 +60,12 @@ class StatusBar(Horizontal):
     def set_info(self, articles: int, paragraphs: int, model: str) -> None:
         self._counts = (articles, paragraphs)
         self._model = model
+        self._refresh_info()
+        self.call_after_refresh(self._refresh_info)
+
+    def set_filter(self, description: str) -> None:
+        """The active filter in words (ArticleFilter.describe), "" for none."""
+        self._filter = description
         self._refresh_info()
         self.call_after_refresh(self._refresh_info)
 
