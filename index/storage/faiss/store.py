@@ -485,8 +485,10 @@ class Store:
         match = " OR ".join(f'"{t}"' for t in tokens)
         condition, params = "", []
         if where:
+            # `+rowid`: a test on each match, not a constraint offered to FTS5, which would
+            # run the full-text query once per passing id (100 ms instead of 1 on a slice).
             condition, params = filter_sql.where_sql(where)
-            condition = ("AND rowid IN (SELECT p.id FROM articles a JOIN paragraphs p ON "
+            condition = ("AND +rowid IN (SELECT p.id FROM articles a JOIN paragraphs p ON "
                          f"p.article_id = a.id WHERE {condition}) ")
         rows = self._conn().execute(
             "SELECT rowid, bm25(paragraphs_fts, 1.0, 0.5) AS score FROM paragraphs_fts "
