@@ -256,6 +256,47 @@ def test_filtered_search_is_the_unfiltered_ranking_restricted(filled, embedder, 
         assert store.published_span() == (date(2017, 3, 5), date(2018, 1, 15))
 
 
+def test_filters_on_an_index_of_codes(tmp_path, monkeypatch):
+    """Past the exact-search threshold (lowered here, as tests/test_vectors.py does): a
+    filter passing few vectors gives the exact best that pass; searched through the id
+    selector, it still gives as many as were asked for when that many pass (the lists
+    probed may not hold them: the search then probes every list); a broad filter gives k
+    that all pass, nearly all of the exact best."""
+    from index.corpus.types import Article, Paragraph
+    from index.storage.faiss import store as faiss_store
+    from index.storage.faiss import vectors as ann
+    from index.storage.faiss.store import Store
+    from index.storage.base import VIEW_SLOTS
+    from tests.test_vectors import MANIFEST, VIEWS, clustered, exact_top
+
+    monkeypatch.setenv(ann.ENV_FLAT_MAX, "1200")
+    batch = [Article(id=f"a{i}", title=f"T {i}", source=f"/c/a{i}.txt", content_hash=str(i),
+                     metadata={"outlet": "Langka" if i % 40 == 0 else ["Kompas", "Tempo"][i % 2]},
+                     paragraphs=[Paragraph(f"a{i}", number=n + 1, text=f"a{i} p{n}", line=n + 1,
+                                           start=0, end=1) for n in range(4)])
+             for i in range(120)]
+    vecs = clustered(120 * 4 * VIEWS, seed=5)
+    with Store.create(tmp_path / "idx", MANIFEST) as store:
+        pids = store.add_articles(batch, vecs, views=[VIEWS] * 480)
+        assert ann.layout_of(store._current_faiss()).kind == ann.IVF_PQ
+        stored = {pid: vecs[i * VIEWS:(i + 1) * VIEWS] for i, pid in enumerate(pids)}
+        outlet = {pid: batch[i // 4].metadata["outlet"].casefold() for i, pid in enumerate(pids)}
+        found = 0
+        for q in clustered(20, seed=77, spread=0.9):
+            # 12 paragraphs pass; the truth is their stored (float16) vectors' ranking
+            keys, held = store._views(sorted(p for p in stored if outlet[p] == "langka"))
+            keep = {int(p): held[keys // VIEW_SLOTS == p] for p in set(keys // VIEW_SLOTS)}
+            for strategy, k in ((2_000, 10), (0, 12)):  # scored exactly; the id selector
+                monkeypatch.setattr(faiss_store, "_FILTER_EXACT_VIEWS", strategy)
+                rare = [p for p, _ in store.search_dense(q, k, ArticleFilter(outlets=("langka",)))]
+                assert rare == exact_top(keep, q, k)
+            broad = [p for p, _ in store.search_dense(q, 10, ArticleFilter(outlets=("kompas",)))]
+            assert len(broad) == 10 and all(outlet[p] == "kompas" for p in broad)
+            found += len(set(broad) & set(exact_top(
+                {p: v for p, v in stored.items() if outlet[p] == "kompas"}, q, 10)))
+        assert found / 200 >= 0.9
+
+
 def test_filtered_answers_only_cite_passing_articles(filled, embedder):
     from qa.answer import answer
     from qa.engine import open_engine
