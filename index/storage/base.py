@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 # The version of what an index holds, as the SQLite migrations of the FAISS backend count it
 # (index.storage.faiss.schema checks that they agree). A Milvus collection records the version
 # it was written at, so words stored by an older qa's tokeniser are recognised and refused.
+# 6: articles carry their publication date and outlet key, which filters read (a FAISS index
+# is upgraded in place; a Milvus family made before has no such fields and refuses filters).
 SCHEMA_VERSION = 6
 VIEW_SLOTS = 64  # vectors per paragraph at most: view 0 (whole) + up to 63 windows
 DEFAULT_LOCK_TIMEOUT = 30.0
