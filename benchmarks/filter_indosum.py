@@ -8,7 +8,8 @@ hit inside the filter?
 2. Every question is answered by the product's answer path (qa.answer.answer, k=5, as `qa ask`
    does once the model is loaded) unfiltered and under each filter, interleaved in one run
    (one outlet, a date range, outlet and range), and the wall time of each is recorded: p50
-   and mean per filter, and their ratio to the unfiltered question's.
+   and mean per filter, and their ratio to the unfiltered question's; likewise the retrieval
+   alone (qa.retrieve.search, k=5: embedding, both searches, fusion, fetch).
 3. Checks: every passage shown, and every hit of the retrieval under it (qa.retrieve.search,
    k=5), belongs to an article that passes the filter (asked of the store per article, by
    id); the retrieval returns k hits whenever at least k paragraphs pass.
@@ -172,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
                             index_ref=folder)
             answer(engine, questions[0], k=args.k)  # warm: model, caches, FAISS file
             times: dict[str, list[float]] = {"unfiltered": [], **{n: [] for n in filters}}
+            retrieval: dict[str, list[float]] = {name: [] for name in times}
             outside: list[str] = []
             short: list[str] = []
             shown = {n: 0 for n in filters}
@@ -180,21 +182,24 @@ def main(argv: list[str] | None = None) -> int:
                     started = time.perf_counter()
                     result = answer(engine, question, k=args.k, where=where)
                     times[name].append(time.perf_counter() - started)
+                    started = time.perf_counter()
+                    hits = search(store, engine.embedder, question, args.k, where=where).hits
+                    retrieval[name].append(time.perf_counter() - started)
                     if where is None:
                         continue
                     shown[name] += len(result.passages)
-                    hits = search(store, engine.embedder, question, args.k, where=where).hits
                     for hit in [p.hit for p in result.passages] + hits:
                         if not admits(store, where, hit.article_id):
                             outside.append(f"{name}: {hit.article_id} <- {question[:50]!r}")
                     if len(hits) < min(args.k, store.count_matching(where)[1]):
                         short.append(f"{name}: {len(hits)} hits <- {question[:50]!r}")
-            base = statistics.median(times["unfiltered"])
-            print(f"\n{len(questions)} questions, k={args.k}, answer path (interleaved, one run):")
-            for name, values in times.items():
-                ratio = "" if name == "unfiltered" else \
-                    f"   x{statistics.median(values) / base:.2f} of unfiltered p50"
-                print(f"  {name:26} {ms(values)}{ratio}")
+            for what, table in (("answer path", times), ("retrieval alone", retrieval)):
+                base = statistics.median(table["unfiltered"])
+                print(f"\n{len(questions)} questions, k={args.k}, {what} (interleaved, one run):")
+                for name, values in table.items():
+                    ratio = "" if name == "unfiltered" else \
+                        f"   x{statistics.median(values) / base:.2f} of unfiltered p50"
+                    print(f"  {name:26} {ms(values)}{ratio}")
             print(f"hits outside their filter: {len(outside)}; retrievals with fewer than k "
                   f"hits where k pass: {len(short)}; passages shown per filter: {shown}")
             for line in outside[:20] + short[:20]:

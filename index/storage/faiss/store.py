@@ -71,9 +71,11 @@ if TYPE_CHECKING:
 _SQL_CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 _MAX_QUERY_TOKENS = 64
 # A filter passing at most this many vectors has them all scored exactly from the stored
-# vectors; more are searched with a FAISS id selector (measured on IndoSum in
-# benchmarks/filter_indosum.py).
-_FILTER_EXACT_VIEWS = 2_000
+# vectors (what an unfiltered search of codes rescores anyway); more are searched through a
+# FAISS id selector, which was faster from a few hundred on: 2,535 passing vectors of a
+# 300-article IndoSum slice took 1.5 ms through the selector and 9 ms scored exactly (codes),
+# 6 ms and 10 ms (exact index); see benchmarks/filter_indosum.py and RESULTS.md.
+_FILTER_EXACT_VIEWS = 400
 
 
 class Store:
