@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from qa import alignment, confidence, sentence_choice
+from qa import alignment, confidence, filtering, sentence_choice
 from qa.citations import cite
 from index.corpus.junk import heads_others
 from qa.duplicates import Group, collapse
@@ -18,6 +18,7 @@ from qa.sentences import sentence_spans
 from qa.types import Answer, AnswerPassage, Hit
 
 if TYPE_CHECKING:
+    from index.storage.base import ArticleFilter
     from qa.engine import Engine
 
 
@@ -48,11 +49,16 @@ def choose_sentences(engine: Engine, qvec, question: str,
     return best, scores
 
 
-def answer(engine: Engine, question: str, k: int = 5, fusion: Fusion = DEFAULT_FUSION) -> Answer:
+def answer(engine: Engine, question: str, k: int = 5, fusion: Fusion = DEFAULT_FUSION,
+           where: ArticleFilter | None = None) -> Answer:
     """Up to `k` distinct passages. Twice as many are retrieved so that collapsing repeats of
     one text still leaves `k` different ones, and never fewer than the confidence judgement
-    reads, so that `k` does not change it."""
-    query = search(engine.store, engine.embedder, question, max(2 * k, confidence.DEPTH), fusion)
+    reads, so that `k` does not change it. With `where`, only articles that pass it are
+    searched; when none does, qa.filtering.NothingMatches says so."""
+    query = search(engine.store, engine.embedder, question, max(2 * k, confidence.DEPTH), fusion,
+                   where)
+    if where and not query.hits:
+        filtering.check(engine.store, where)
     return answer_from_query(engine, question, query, k)
 
 

@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from index.errors import UserError
+from qa.filter_options import ArticleOpt, SinceOpt, SourceOpt, UntilOpt, article_filter
 from qa.index_options import BackendOpt, CollectionOpt, IndexOpt, ModelOpt, UriOpt
 
 app = typer.Typer(
@@ -129,17 +130,24 @@ def ask(
                                             "in the turns before it.")] = False,
     cid: Annotated[Optional[int], typer.Option("--cid", help="Continue the conversation with "
                                                "this id.", show_default=False)] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    source: SourceOpt = None,
+    article: ArticleOpt = None,
 ) -> None:
     """Answer QUESTION with the best-matching paragraphs and citations.
 
     Every question is kept as a turn of a conversation (a new one unless -c or --cid);
-    `qa export` writes it out.
+    `qa export` writes it out. --since, --until, --source and --article search only the
+    articles that pass them (exit code 1 when none does).
     """
     from qa.conversations import ask_in_conversation, index_key, open_default
     from qa.engine import open_engine
+    from qa.filtering import NothingMatches, check
 
     if not question.strip():
         raise UserError("the question is empty")
+    where = article_filter(since, until, source, article)
     index_ref, is_default = _index_ref(ctx, index, backend, uri, collection)
     with open_default() as conversations:
         key = index_key(index_ref)
@@ -154,9 +162,16 @@ def ask(
             engine = open_engine(index_ref, _model(model), build_default=is_default, progress=bar,
                                  say=_say)
         try:
+            check(engine.store, where)
             if conversation_id is None:  # started once there is an index to hold it with
                 conversation_id = conversations.start(key).id
-            turn = ask_in_conversation(engine, conversations, conversation_id, question, k=k)
+            turn = ask_in_conversation(engine, conversations, conversation_id, question, k=k,
+                                       where=where)
+        except NothingMatches as exc:
+            if not as_json:
+                raise
+            _out_json({"error": str(exc), "filter": exc.where.as_dict()}, indent=2)
+            raise typer.Exit(1) from None
         finally:
             engine.close()
     result = turn.answer
@@ -167,7 +182,8 @@ def ask(
 
         data = json.loads(to_json(result))
         data.update(conversation_id=turn.conversation_id, turn=turn.number,
-                    read_as=turn.reading.about or None, context=turn.reading.mode)
+                    read_as=turn.reading.about or None, context=turn.reading.mode,
+                    filter=where.as_dict() if where else None)
         _out_json(data, indent=2)
     else:
         from rich.console import Console
@@ -617,16 +633,22 @@ def chat(
     resume: Annotated[bool, typer.Option("--resume", help="Reopen the last conversation with "
                                          "this index: its turns are shown and the next question "
                                          "continues it.")] = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    source: SourceOpt = None,
+    article: ArticleOpt = None,
 ) -> None:
     """Chat with the index in a full-screen terminal app (F1 there lists the keys).
 
     Questions are read in the conversation so far and every turn is kept (Ctrl+L starts a
-    new one, Ctrl+O reopens an earlier one, `qa export` writes one out)."""
+    new one, Ctrl+O reopens an earlier one, `qa export` writes one out). --since, --until,
+    --source and --article start it filtered; `/filter ...` in the question box changes that."""
     from tui.app import run_chat
 
+    where = article_filter(since, until, source, article)
     index_ref, is_default = _index_ref(ctx, index, backend, uri, collection)
     run_chat(index_ref, _model(model), corpus=corpus.expanduser() if corpus else None,
-             build_default=is_default, resume=resume)
+             build_default=is_default, resume=resume, where=where)
 
 
 @app.command("eval")
@@ -646,6 +668,10 @@ def eval_(
     articles: Annotated[Optional[Path], typer.Option(
         "--articles", help="Conversations only: article pool JSONL (one article a line, with "
         "paragraphs).", exists=True, dir_okay=False, show_default=False)] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    source: SourceOpt = None,
+    article: ArticleOpt = None,
 ) -> None:
     """Measure retrieval on a question set: R@1/5/10 and MRR@10 per language, answer-sentence
     hit rate, query latency. The pool's index is cached, so a second run embeds nothing; with
@@ -660,10 +686,12 @@ def eval_(
     from qa.conversation_eval import is_conversation_file
     from qa.engine import load_model
     from qa.evaluate import evaluate, load_questions, pool_index
+    from qa.filtering import check
     from qa.index_options import backend_name
 
+    where = article_filter(since, until, source, article)
     if is_conversation_file(questions):
-        _eval_conversations(questions, articles, k, as_json, model)
+        _eval_conversations(questions, articles, k, as_json, model, where)
         return
     if passages is None:
         raise UserError(f"{questions}: a question set needs --passages POOL.jsonl")
@@ -673,7 +701,8 @@ def eval_(
         if backend_name(backend) != "faiss":
             store, folder = _pool_copy(ctx, store, folder, backend, uri, collection, bar)
         with _pool_engine(store, folder, model) as engine:
-            result = evaluate(loaded, engine, k=k, progress=bar)
+            check(engine.store, where)
+            result = evaluate(loaded, engine, k=k, progress=bar, where=where)
     if as_json:
         _out_json(result)
         return
@@ -706,9 +735,10 @@ def _pool_engine(store, folder, model: str | None):
 
 
 def _eval_conversations(conversations: Path, articles: Path | None, k: int, as_json: bool,
-                        model: str | None) -> None:
+                        model: str | None, where=None) -> None:
     from qa.conversation_eval import MODES, article_pool_index, evaluate_conversations, load_conversations
     from qa.engine import load_model
+    from qa.filtering import check
 
     if articles is None:
         raise UserError(f"{conversations}: conversations need --articles POOL.jsonl")
@@ -716,7 +746,8 @@ def _eval_conversations(conversations: Path, articles: Path | None, k: int, as_j
     with _Bar() as bar:
         store, folder = article_pool_index(articles, load_model(_model(model), _say), bar)
         with _pool_engine(store, folder, model) as engine:
-            result = evaluate_conversations(loaded, engine, k=k, progress=bar)
+            check(engine.store, where)
+            result = evaluate_conversations(loaded, engine, k=k, progress=bar, where=where)
     if as_json:
         _out_json(result)
         return

@@ -24,6 +24,7 @@ from index.errors import UserError
 from qa.evaluate import confident_share
 
 if TYPE_CHECKING:
+    from index.storage.base import ArticleFilter
     from qa.engine import Engine
 
 MODES = ("context", "alone", "standalone")
@@ -128,10 +129,11 @@ def summarise(rows: list[dict]) -> dict:
 
 
 def evaluate_conversations(conversations: list[EvalConversation], engine: Engine, k: int = 10,
-                           modes: tuple[str, ...] = MODES, progress=None) -> dict:
+                           modes: tuple[str, ...] = MODES, progress=None,
+                           where: ArticleFilter | None = None) -> dict:
     """Ask every conversation turn by turn in each mode with the product's own paths: in
     context through a conversation store in memory (as `qa ask -c` and the chat do), alone
-    and standalone through `qa.answer.answer`."""
+    and standalone through `qa.answer.answer`; `where` limits the articles searched."""
     from qa.answer import answer
     from qa.conversations import ConversationStore, ask_in_conversation
 
@@ -144,10 +146,11 @@ def evaluate_conversations(conversations: list[EvalConversation], engine: Engine
                 cid = store.start("eval").id if mode == "context" else None
                 for number, turn in enumerate(conv.turns, start=1):
                     if mode == "context":
-                        result = ask_in_conversation(engine, store, cid, turn.question, k=k).answer
+                        result = ask_in_conversation(engine, store, cid, turn.question, k=k,
+                                                     where=where).answer
                     else:
                         text = turn.question if mode == "alone" else turn.standalone
-                        result = answer(engine, text, k=k)
+                        result = answer(engine, text, k=k, where=where)
                     rows.append({
                         "id": conv.id, "turn": number, "lang": conv.lang, "mode": mode,
                         "rank": answer_rank([p.hit.article_id for p in result.passages],

@@ -23,6 +23,7 @@ from index.errors import UserError
 from qa.types import Answer, AnswerPassage, Citation, Conversation, Hit, Reading, Turn
 
 if TYPE_CHECKING:
+    from index.storage.base import ArticleFilter
     from qa.engine import Engine
     from qa.followup import FollowupConfig
 
@@ -241,12 +242,15 @@ def open_default() -> ConversationStore:
 
 def ask_in_conversation(engine: Engine, store: ConversationStore, conversation_id: int,
                         question: str, k: int = 5,
-                        config: FollowupConfig | None = None) -> Turn:
+                        config: FollowupConfig | None = None,
+                        where: ArticleFilter | None = None) -> Turn:
     """Answer `question` as the next turn of a conversation, read in the turns before it,
-    and record it: the one entry point for `qa ask -c` and the chat."""
+    and record it: the one entry point for `qa ask -c` and the chat. `where` limits the
+    articles searched (qa.filtering); a filter no article passes raises before anything
+    is recorded."""
     from qa.followup import DEFAULT_FOLLOWUP, answer_in_context, context_of
 
     context = context_of(store.turns(conversation_id))
     reading, answer = answer_in_context(engine, question, context, k=k,
-                                        config=config or DEFAULT_FOLLOWUP)
+                                        config=config or DEFAULT_FOLLOWUP, where=where)
     return store.add_turn(conversation_id, question, reading, answer)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from index.errors import UserError
 from index.corpus.types import Article, Paragraph
+from index.storage.base import ArticleFilter
 
 
 @dataclass(frozen=True)
@@ -171,8 +172,10 @@ def confident_share(judgements: list[bool | None]) -> float | None:
     return sum(judgements) / len(judgements)
 
 
-def evaluate(questions: list[Question], engine, k: int = 10, progress=None) -> dict:
-    """Rank every question with the product's own answer path and score it.
+def evaluate(questions: list[Question], engine, k: int = 10, progress=None,
+             where: ArticleFilter | None = None) -> dict:
+    """Rank every question with the product's own answer path and score it; `where` limits
+    the passages searched, as `qa ask --since/--until/--source/--article` does.
 
     Latency is the wall time of `qa.answer.answer` per question (embedding, search, fetch and
     answer-sentence choice), the same work `qa ask` does once the model is loaded.
@@ -187,7 +190,7 @@ def evaluate(questions: list[Question], engine, k: int = 10, progress=None) -> d
     sentence_hits = sentence_total = 0
     for i, q in enumerate(questions):
         started = time.perf_counter()
-        result = answer(engine, q.question, k=k)
+        result = answer(engine, q.question, k=k, where=where)
         latencies.append(time.perf_counter() - started)
         ranked[q.id] = [p.hit.article_id for p in result.passages]
         sentence = result.passages[0].answer_sentence if result.passages else ""

@@ -27,12 +27,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qa import confidence
+from qa import confidence, filtering
 from qa.answer import answer, answer_from_query
 from qa.retrieve import DEFAULT_FUSION, Fusion, Query, dense_score, rank, search
 from qa.types import Answer, Hit, Reading, Turn
 
 if TYPE_CHECKING:
+    from index.storage.base import ArticleFilter
     from qa.engine import Engine
 
 
@@ -111,11 +112,16 @@ def about_line(context: Context) -> str:
 
 def read_in_context(store, embedder, question: str, context: Context | None, k: int = 5,
                     fusion: Fusion = DEFAULT_FUSION,
-                    config: FollowupConfig = DEFAULT_FOLLOWUP) -> tuple[Reading, Query]:
+                    config: FollowupConfig = DEFAULT_FOLLOWUP,
+                    where: ArticleFilter | None = None) -> tuple[Reading, Query]:
     """Rank paragraphs for `question` read in `context`; the Query's vector is the one the
-    ranking used (the answer sentence is chosen with it too)."""
+    ranking used (the answer sentence is chosen with it too). With `where`, only articles
+    passing it are searched, and a context whose article no longer passes (the filter
+    changed) is not read in: the question stands alone."""
+    if context is not None and not filtering.admits(store, where, context.article_id):
+        context = None
     if context is None:
-        return Reading(mode="first"), search(store, embedder, question, k, fusion)
+        return Reading(mode="first"), search(store, embedder, question, k, fusion, where)
     earlier = " ".join(context.questions[-config.history:]) if config.history else ""
     context_text = earlier
     if config.answer_in_context and context.answer_sentence:
@@ -128,7 +134,7 @@ def read_in_context(store, embedder, question: str, context: Context | None, k: 
     coverage = store.vocabulary_coverage(question)
 
     # The question alone: the topic-change test, and the answer when it is a new topic.
-    alone = rank(store, qvec, question, depth, fusion, coverage)
+    alone = rank(store, qvec, question, depth, fusion, coverage, where=where)
     article = [p.id for p in store.article_paragraphs(context.article_id)]
     alone_scores = {r[0]: r[1] for r in alone}
     inside = [alone_scores.get(pid) for pid in article]
@@ -155,7 +161,7 @@ def read_in_context(store, embedder, question: str, context: Context | None, k: 
                 by_id[pid] = (pid, alone_scores[pid], alone_scores[pid], None)
     else:
         vector = qvec if cvec is None else _unit(_unit(qvec) + config.context_weight * _unit(cvec))
-        by_id = {r[0]: r for r in rank(store, vector, words, depth, fusion)}
+        by_id = {r[0]: r for r in rank(store, vector, words, depth, fusion, where=where)}
         missing = [pid for pid in article if pid not in by_id]
         for pid, (w, b) in store.view_scores(vector, missing).items():
             d = dense_score(w, b, fusion)
@@ -172,17 +178,21 @@ def read_in_context(store, embedder, question: str, context: Context | None, k: 
 
 def answer_in_context(engine: Engine, question: str, context: Context | None, k: int = 5,
                       fusion: Fusion = DEFAULT_FUSION,
-                      config: FollowupConfig = DEFAULT_FOLLOWUP) -> tuple[Reading, Answer]:
+                      config: FollowupConfig = DEFAULT_FOLLOWUP,
+                      where: ArticleFilter | None = None) -> tuple[Reading, Answer]:
     """The answer to `question` read in `context`: without context (or on a new topic) the
-    stand-alone answer itself; with it, the in-context ranking assembled as any answer is."""
+    stand-alone answer itself; with it, the in-context ranking assembled as any answer is.
+    `where` filters both (see `read_in_context`)."""
+    if context is not None and not filtering.admits(engine.store, where, context.article_id):
+        context = None
     if context is None:
-        return Reading(mode="first"), answer(engine, question, k=k, fusion=fusion)
+        return Reading(mode="first"), answer(engine, question, k=k, fusion=fusion, where=where)
     depth = max(2 * k, confidence.DEPTH)
     reading, query = read_in_context(engine.store, engine.embedder, question, context, depth,
-                                     fusion, config)
+                                     fusion, config, where)
     if reading.mode == "new topic":
         # Read alone: exactly the stand-alone answer (the search is repeated: a few ms).
-        return reading, answer(engine, question, k=k, fusion=fusion)
+        return reading, answer(engine, question, k=k, fusion=fusion, where=where)
     return reading, answer_from_query(engine, question, query, k)
 
 

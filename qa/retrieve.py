@@ -21,6 +21,7 @@ from qa.types import Hit
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
+    from index.storage.base import ArticleFilter
     from index.storage.faiss.store import Store
 
 
@@ -78,32 +79,37 @@ def lexical_trust(store: Store, question: str, fusion: Fusion = DEFAULT_FUSION,
 
 
 def candidates(store: Store, qvec, question: str, n: int, fusion: Fusion = DEFAULT_FUSION,
-               lexical: list[tuple[int, float]] | None = None
+               lexical: list[tuple[int, float]] | None = None,
+               where: ArticleFilter | None = None
                ) -> tuple[dict[int, float], list[tuple[int, float]]]:
     """Exact dense scores for the union of dense and lexical candidates, and the lexical list
-    (searched here unless the caller already has it)."""
-    dense_ids = [pid for pid, _ in store.search_dense(qvec, n)]
+    (searched here unless the caller already has it). With `where`, both searches keep only
+    paragraphs of articles that pass it, in the store, before taking their best n."""
+    dense_ids = [pid for pid, _ in store.search_dense(qvec, n, where)]
     if lexical is None:
-        lexical = store.search_lexical(question, n) if fusion.lexical_weight else []
+        lexical = store.search_lexical(question, n, where) if fusion.lexical_weight else []
     views = store.view_scores(qvec, dense_ids + [pid for pid, _ in lexical])
     return {pid: dense_score(w, b, fusion) for pid, (w, b) in views.items()}, lexical
 
 
 def rank(store: Store, qvec, question: str, k: int, fusion: Fusion = DEFAULT_FUSION,
-         coverage: float | None = None,
-         lexical: list[tuple[int, float]] | None = None) -> list[Ranked]:
+         coverage: float | None = None, lexical: list[tuple[int, float]] | None = None,
+         where: ArticleFilter | None = None) -> list[Ranked]:
     fusion = lexical_trust(store, question, fusion, coverage)
-    dense, lexical = candidates(store, qvec, question, max(k, fusion.candidates), fusion, lexical)
+    dense, lexical = candidates(store, qvec, question, max(k, fusion.candidates), fusion, lexical,
+                                where)
     return fuse(dense, lexical, fusion)[:k]
 
 
 def retrieve(store: Store, qvec, question: str, k: int = 5,
              fusion: Fusion = DEFAULT_FUSION, coverage: float | None = None,
-             lexical: list[tuple[int, float]] | None = None) -> list[Hit]:
+             lexical: list[tuple[int, float]] | None = None,
+             where: ArticleFilter | None = None) -> list[Hit]:
     """`qvec` is the question's embedding, computed once by the caller and reused for
     choosing answer sentences; `coverage` and `lexical` (the store's word search at this
-    fusion's depth) likewise, when the caller already has them (see `search`)."""
-    ranked = rank(store, qvec, question, k, fusion, coverage, lexical)
+    fusion's depth, under the same `where`) likewise, when the caller already has them
+    (see `search`)."""
+    ranked = rank(store, qvec, question, k, fusion, coverage, lexical, where)
     stored = store.paragraphs([r[0] for r in ranked])
     by_id = {r[0]: r for r in ranked}
     return [
@@ -136,22 +142,24 @@ def _pool() -> Executor:
     return _lexical_pool
 
 
-def _lexical_side(store: Store, question: str, n: int,
-                  fusion: Fusion) -> tuple[float, list[tuple[int, float]]]:
+def _lexical_side(store: Store, question: str, n: int, fusion: Fusion,
+                  where: ArticleFilter | None) -> tuple[float, list[tuple[int, float]]]:
     coverage = store.vocabulary_coverage(question)
     trusted = lexical_trust(store, question, fusion, coverage)
-    return coverage, store.search_lexical(question, n) if trusted.lexical_weight else []
+    return coverage, store.search_lexical(question, n, where) if trusted.lexical_weight else []
 
 
 def search(store: Store, embedder: Any, question: str, k: int = 5,
-           fusion: Fusion = DEFAULT_FUSION) -> Query:
+           fusion: Fusion = DEFAULT_FUSION, where: ArticleFilter | None = None) -> Query:
     """Embed the question and retrieve, the word search running while the model embeds.
 
     Neither needs the other's result, and onnxruntime and SQLite both release the GIL, so
     the word side (stemming, vocabulary coverage, BM25: ~1.5 ms a question on IndoSum) hides
     behind the embedding instead of following it. Same hits as embedding, then `retrieve`.
     """
-    pending = _pool().submit(_lexical_side, store, question, max(k, fusion.candidates), fusion)
+    pending = _pool().submit(_lexical_side, store, question, max(k, fusion.candidates), fusion,
+                             where)
     qvec = embedder.embed_queries([question])[0]
     coverage, lexical = pending.result()
-    return Query(qvec, coverage, retrieve(store, qvec, question, k, fusion, coverage, lexical))
+    return Query(qvec, coverage, retrieve(store, qvec, question, k, fusion, coverage, lexical,
+                                          where))

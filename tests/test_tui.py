@@ -587,8 +587,8 @@ def snap_app(env, monkeypatch):
 
     # The chat answers a conversation's first question (all these snapshots ask one) with
     # qa.followup's stand-alone path.
-    monkeypatch.setattr(qa.followup, "answer", lambda engine, question, k=5, fusion=None:
-                        _fixed_answer(engine, question, k))
+    monkeypatch.setattr(qa.followup, "answer", lambda engine, question, k=5, fusion=None,
+                        where=None: _fixed_answer(engine, question, k))
     return make_app(env["snap"])
 
 

@@ -16,6 +16,7 @@ from tui.history import QuestionHistory
 from tui.screens import ArticleScreen, ChatScreen, ConversationsScreen, HelpScreen
 
 if TYPE_CHECKING:
+    from index.storage.base import ArticleFilter
     from qa.engine import Engine, IndexRef
     from qa.resync import ChangeReport
 
@@ -30,8 +31,9 @@ class QaApp(App):
 
     def __init__(self, index_ref: IndexRef | str, model: str | None = None, *,
                  corpus: Path | None = None, build_default: bool = False,
-                 resume: bool = False) -> None:
-        """`index_ref`: the index folder, or a Milvus collection."""
+                 resume: bool = False, where: ArticleFilter | None = None) -> None:
+        """`index_ref`: the index folder, or a Milvus collection; `where`: the filter the
+        chat starts with (qa chat --since/--until/--source/--article)."""
         super().__init__()
         self.index_ref = Path(index_ref) if isinstance(index_ref, str) else index_ref
         self.model = model
@@ -39,7 +41,7 @@ class QaApp(App):
         self.build_default = build_default
         self.history = QuestionHistory.for_index(self.index_ref)
         self.engine = EngineWorker(self, self._open_engine)
-        self.conversations = library.ChatConversations(self.index_ref)
+        self.conversations = library.ChatConversations(self.index_ref, where)
         self.resume = resume
         self.quitting = False
 
@@ -193,5 +195,7 @@ class QaApp(App):
 
 
 def run_chat(index_ref: IndexRef, model: str | None = None, corpus: Path | None = None,
-             build_default: bool = False, resume: bool = False) -> None:
-    QaApp(index_ref, model, corpus=corpus, build_default=build_default, resume=resume).run()
+             build_default: bool = False, resume: bool = False,
+             where: ArticleFilter | None = None) -> None:
+    QaApp(index_ref, model, corpus=corpus, build_default=build_default, resume=resume,
+          where=where).run()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from index.storage.base import StoredArticle, StoredParagraph  # qa names no such type
+    from index.storage.base import ArticleFilter, StoredArticle, StoredParagraph
     from qa.conversations import ConversationStore
     from qa.engine import Engine, Progress
     from qa.index_changes import IndexChange, IndexState
@@ -45,14 +45,16 @@ class ChatConversations:
     SQLite connections belong to the thread that opened them, so the store is opened lazily
     by the first job that needs it, on the engine thread, and every method here is called
     from engine jobs only (which also keeps "new chat" ordered after questions asked before
-    it). `current` is None until the first question of a new chat starts one.
+    it). `current` is None until the first question of a new chat starts one. `where` is
+    the filter questions are asked under (None: every article), changed by `set_filter`.
     """
 
-    def __init__(self, index_ref) -> None:
+    def __init__(self, index_ref, where: ArticleFilter | None = None) -> None:
         from qa.conversations import index_key
 
         self.key = index_key(index_ref)
         self.current: int | None = None
+        self.where = where
         self._store: ConversationStore | None = None
 
     @property
@@ -70,7 +72,19 @@ class ChatConversations:
 
         if self.current is None:
             self.current = self.store.start(self.key).id
-        return ask_in_conversation(engine, self.store, self.current, question, k)
+        return ask_in_conversation(engine, self.store, self.current, question, k,
+                                   where=self.where)
+
+    def set_filter(self, engine: Engine, command: str) -> ArticleFilter | None:
+        """Apply a `/filter ...` command (qa.filtering.parse_command) and return the filter
+        now in force; a command that cannot be read, or a filter no article passes, raises a
+        one-line UserError and leaves the filter as it was."""
+        from qa.filtering import check, parse_command
+
+        where = parse_command(command)
+        check(engine.store, where)
+        self.where = where
+        return where
 
     def new(self) -> None:
         """Start afresh: the next question is read on its own, in a new conversation."""

@@ -18,7 +18,7 @@ import shlex
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -34,7 +34,9 @@ if TYPE_CHECKING:
 # The version of what an index holds, as the SQLite migrations of the FAISS backend count it
 # (index.storage.faiss.schema checks that they agree). A Milvus collection records the version
 # it was written at, so words stored by an older qa's tokeniser are recognised and refused.
-SCHEMA_VERSION = 5
+# 6: articles carry their publication date and outlet key, which filters read (a FAISS index
+# is upgraded in place; a Milvus family made before has no such fields and refuses filters).
+SCHEMA_VERSION = 6
 VIEW_SLOTS = 64  # vectors per paragraph at most: view 0 (whole) + up to 63 windows
 DEFAULT_LOCK_TIMEOUT = 30.0
 # The manifest fields that say what a vector means; any difference makes vectors incomparable.
@@ -118,6 +120,49 @@ def source_key(path: str) -> str:
     import hashlib
 
     return "source:" + hashlib.sha1(path.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ArticleFilter:
+    """Which articles a search may return: published within [since, until] (both inclusive;
+    an article without a known date never passes a date bound), from one of `outlets`
+    (normalised keys, index.corpus.published.outlet_key), one of `article_ids`. Empty parts
+    constrain nothing, so an empty filter passes everything and is false.
+
+    Stores apply it where they search (SQL, a FAISS id selector, a Milvus scalar filter), so
+    a filtered search returns the best matches that pass, not the top k filtered down."""
+
+    since: date | None = None
+    until: date | None = None
+    outlets: tuple[str, ...] = ()
+    article_ids: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.since or self.until or self.outlets or self.article_ids)
+
+    @property
+    def dated(self) -> bool:
+        return self.since is not None or self.until is not None
+
+    def describe(self) -> str:
+        """A few words for messages and the chat's status line: "since 2017-03-01, source
+        kompas or tempo"."""
+        parts = []
+        if self.since:
+            parts.append(f"since {self.since.isoformat()}")
+        if self.until:
+            parts.append(f"until {self.until.isoformat()}")
+        if self.outlets:
+            parts.append("source " + " or ".join(self.outlets))
+        if self.article_ids:
+            parts.append(("article " if len(self.article_ids) == 1 else "articles ")
+                         + ", ".join(self.article_ids))
+        return ", ".join(parts) or "everything"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"since": self.since.isoformat() if self.since else None,
+                "until": self.until.isoformat() if self.until else None,
+                "sources": list(self.outlets), "articles": list(self.article_ids)}
 
 
 # ---- naming an index ---------------------------------------------------------------------
@@ -324,12 +369,20 @@ class IndexStore(Protocol):
 
     def remove_articles(self, ids: Iterable[str]) -> int: ...
 
-    # searching
-    def search_dense(self, qvec: Any, k: int) -> list[tuple[int, float]]: ...
+    # searching; `where` keeps only paragraphs of articles that pass it (see ArticleFilter)
+    def search_dense(self, qvec: Any, k: int,
+                     where: ArticleFilter | None = None) -> list[tuple[int, float]]: ...
 
     def view_scores(self, qvec: Any, ids: Sequence[int]) -> dict[int, tuple[float, float]]: ...
 
-    def search_lexical(self, query: str, k: int) -> list[tuple[int, float]]: ...
+    def search_lexical(self, query: str, k: int,
+                       where: ArticleFilter | None = None) -> list[tuple[int, float]]: ...
+
+    def count_matching(self, where: ArticleFilter | None) -> tuple[int, int]:
+        """(articles, paragraphs) that pass `where`, for saying why a search found nothing."""
+
+    def published_span(self) -> tuple[date, date] | None:
+        """The earliest and latest publication date of the articles, None when none has one."""
 
     def vocabulary_coverage(self, query: str) -> float: ...
 

@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from index.corpus.published import DATELINE_PARAGRAPHS, Provenance, provenance
 from index.storage.base import MODEL_KEYS, VIEW_SLOTS, ModelMismatchError
 
 if TYPE_CHECKING:
@@ -45,6 +46,13 @@ def checked_batch(articles: Sequence[Article], vectors: Any, views: Sequence[int
         raise ValueError(f"views must give 1..{VIEW_SLOTS} vectors for each of the "
                          f"{n_paragraphs} paragraphs")
     return ids, counts, prepare_vectors(vectors, sum(counts), dim)
+
+
+def article_provenance(article: Article) -> Provenance:
+    """The publication date and outlet key an article is stored with, which filters compare
+    (index.corpus.published; the FAISS upgrade to schema 6 computes them from the same
+    metadata and first paragraphs)."""
+    return provenance(article.metadata, [p.text for p in article.paragraphs[:DATELINE_PARAGRAPHS]])
 
 
 def prepare_vectors(vectors: Any, rows: int, dim: int) -> np.ndarray:

@@ -12,6 +12,7 @@ from textual.widgets import Footer, Input, Static
 
 from tui import library
 from tui.engine_worker import EngineUnavailable, EngineWorker, Job
+from tui.filter_command import apply_filter, is_filter_command, show_filter
 from tui.index_follower import IndexFollower, IndexUpdated
 from tui.text import join, plural, safe
 from tui.widgets import (AnswerCard, ArticleSidebar, Notice, PassageView, QuestionInput,
@@ -106,6 +107,7 @@ class ChatScreen(Screen):
 
     def on_mount(self) -> None:
         self.status.set_state("Loading model…")
+        show_filter(self, self.conversations.where)
 
     # ---- parts ---------------------------------------------------------------------------
 
@@ -205,6 +207,9 @@ class ChatScreen(Screen):
             return
         self.question_input.remember(question)
         self.question_input.value = ""
+        if is_filter_command(question):
+            apply_filter(self, question)
+            return
         await self.ask(question)
 
     async def ask(self, question: str) -> AnswerCard:

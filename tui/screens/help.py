@@ -2,7 +2,8 @@
 
 A question is read in the conversation before it (a follow-up like "when was that?"); the
 answer card says how ("about: ..."). Every answered question is stored as it is shown, so
-quitting never loses a conversation."""
+quitting never loses a conversation. `/filter ...`, typed in the question box, limits the
+articles searched (qa.filtering reads it; the status line shows the filter in force)."""
 from __future__ import annotations
 
 from textual.binding import Binding
@@ -23,6 +24,8 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         ("Ctrl+R", "re-sync with the folders and files the index follows"),
         ("Ctrl+L", "new chat: the next question is read on its own"),
         ("Ctrl+O / Ctrl+E", "earlier conversations / export this one (Markdown)"),
+        ("/filter …", "limit: since DATE until DATE source OUTLET article ID"),
+        ("/filter off", "search every article again"),
         ("F1", "this help"),
         ("Ctrl+P", "command palette (themes, keys, quit)"),
         ("Ctrl+Q", "quit; the conversation is kept (qa chat --resume)"),

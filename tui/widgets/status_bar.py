@@ -1,4 +1,5 @@
-"""One line at the top: index path, article and paragraph counts, model, and what is going on.
+"""One line at the top: index path, article and paragraph counts, model, the filter questions
+are asked under (if any), and what is going on.
 
 A build or re-sync shows its stage, done/total, a bar and, once a stage has run a few
 seconds, the time left at the rate so far (the library reports progress, not time).
@@ -27,6 +28,7 @@ class StatusBar(Horizontal):
         self._counts: tuple[int, int] | None = None
         self._model: str | None = None
         self._stage: tuple[str, int, float] | None = None  # name, done and time when it began
+        self._filter = ""
 
     def compose(self):
         yield Static(self._info(), markup=False, id="status-info")
@@ -41,6 +43,8 @@ class StatusBar(Horizontal):
                      safe(f"{plural(articles, 'article')}, {plural(paragraphs, 'paragraph')}")]
         if self._model:
             tail += [(" · ", "$text-muted"), safe(self._model)]
+        if self._filter:
+            tail += [(" · ", "$text-muted"), ("filter: ", "$text-warning"), safe(self._filter)]
         # a folder as short as it opens from here; a Milvus index as its URI and collection
         path = display_path(self.index_ref) if isinstance(self.index_ref, Path) else str(self.index_ref)
         label = ("index ", "$text-muted")
@@ -65,6 +69,12 @@ class StatusBar(Horizontal):
     def set_info(self, articles: int, paragraphs: int, model: str) -> None:
         self._counts = (articles, paragraphs)
         self._model = model
+        self._refresh_info()
+        self.call_after_refresh(self._refresh_info)
+
+    def set_filter(self, description: str) -> None:
+        """The active filter in words (ArticleFilter.describe), "" for none."""
+        self._filter = description
         self._refresh_info()
         self.call_after_refresh(self._refresh_info)
 

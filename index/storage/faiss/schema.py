@@ -7,10 +7,12 @@ and is transactional, so a migration and its version bump commit together or not
 """
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from index.corpus.published import DATELINE_PARAGRAPHS, provenance
 from index.storage.base import SCHEMA_VERSION
 
 Migration = Callable[[sqlite3.Connection], None]
@@ -201,6 +203,33 @@ def m005_vectors_table(db: sqlite3.Connection) -> None:
         chunk = ids[start:start + 65_536]
         vecs = index.reconstruct_batch(chunk)
         vector_table.insert(db, chunk, vecs / np.linalg.norm(vecs, axis=1, keepdims=True))
+
+
+@migration
+def m006_article_provenance(db: sqlite3.Connection) -> None:
+    # Each article's publication date (ISO, NULL when unknown) and outlet key, which searches
+    # filter on (index.storage.base.ArticleFilter), computed by index.corpus.published from
+    # what the index stored: the metadata and the first paragraphs, as a new write would.
+    # Columns already there (a test lowering user_version) are kept and refilled.
+    columns = {row[1] for row in db.execute("PRAGMA table_info(articles)")}
+    if "published" not in columns:
+        db.execute("ALTER TABLE articles ADD COLUMN published TEXT")
+    if "outlet" not in columns:
+        db.execute("ALTER TABLE articles ADD COLUMN outlet TEXT NOT NULL DEFAULT ''")
+    db.execute("CREATE INDEX IF NOT EXISTS articles_published ON articles(published)")
+    db.execute("CREATE INDEX IF NOT EXISTS articles_outlet ON articles(outlet)")
+    rows = db.execute("SELECT id, metadata FROM articles").fetchall()
+    for aid, metadata in rows:
+        texts = [t for (t,) in db.execute(
+            "SELECT text FROM paragraphs WHERE article_id = ? ORDER BY number, id LIMIT ?",
+            (aid, DATELINE_PARAGRAPHS))]
+        try:
+            meta = json.loads(metadata)
+        except ValueError:
+            meta = {}
+        found = provenance(meta if isinstance(meta, dict) else {}, texts)
+        db.execute("UPDATE articles SET published = ?, outlet = ? WHERE id = ?",
+                   (found.published.isoformat() if found.published else None, found.outlet, aid))
 
 
 CURRENT = len(MIGRATIONS)

@@ -39,14 +39,17 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from index.corpus import lexical
 from index.storage import checks
-from index.storage.base import (DEFAULT_LOCK_TIMEOUT, VIEW_SLOTS, IndexDamagedError,
-                                IndexStoreError, IndexUnrepairedError, Manifest, Source,
-                                StoredArticle, StoredParagraph, source_key, timestamp)
+from index.storage.base import (DEFAULT_LOCK_TIMEOUT, VIEW_SLOTS, ArticleFilter,
+                                IndexDamagedError, IndexStoreError, IndexUnrepairedError,
+                                Manifest, Source, StoredArticle, StoredParagraph, source_key,
+                                timestamp)
+from index.storage.faiss import article_filter as filter_sql
 from index.storage.faiss import vector_table
 from index.storage.faiss import vectors as ann
 from index.storage.faiss import verify as checkup
@@ -68,6 +71,12 @@ if TYPE_CHECKING:
 
 _SQL_CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 _MAX_QUERY_TOKENS = 64
+# A filter passing at most this many vectors has them all scored exactly from the stored
+# vectors (what an unfiltered search of codes rescores anyway); more are searched through a
+# FAISS id selector, which was faster from a few hundred on: 2,535 passing vectors of a
+# 300-article IndoSum slice took 1.5 ms through the selector and 9 ms scored exactly (codes),
+# 6 ms and 10 ms (exact index); see benchmarks/filter_indosum.py and RESULTS.md.
+_FILTER_EXACT_VIEWS = 400
 
 
 class Store:
@@ -252,9 +261,10 @@ class Store:
             self._delete_articles(ids)
             now = timestamp()
             for article in articles:
+                marks = checks.article_provenance(article)
                 db.execute(
-                    "INSERT INTO articles(id, title, source, metadata, content_hash, added_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO articles(id, title, source, metadata, content_hash, added_at, "
+                    "published, outlet) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         article.id,
                         article.title,
@@ -262,6 +272,8 @@ class Store:
                         json.dumps(article.metadata, ensure_ascii=False, sort_keys=True),
                         article.content_hash,
                         now,
+                        marks.published.isoformat() if marks.published else None,
+                        marks.outlet,
                     ),
                 )
                 for p in article.paragraphs:
@@ -296,7 +308,8 @@ class Store:
     # ---- reading -------------------------------------------------------------------------
 
     @typed_errors
-    def search_dense(self, qvec: Any, k: int) -> list[tuple[int, float]]:
+    def search_dense(self, qvec: Any, k: int,
+                     where: ArticleFilter | None = None) -> list[tuple[int, float]]:
         """Nearest paragraphs by their best view's cosine, each paragraph once.
 
         The query is normalised here like the stored rows. Views of one paragraph crowd the
@@ -305,26 +318,101 @@ class Store:
         ranking by the codes alone, and rescoring only the top k, lost 3 of 200 IndoSum top
         fives against exact search (benchmarks/layout_indosum.py) and most of the recall that
         rescoring deeper buys at millions of vectors.
-        """
-        import numpy as np
 
+        With `where`, SQL names the views of the passing paragraphs: a few are scored exactly
+        from their stored vectors, more are searched through a FAISS id selector, so the
+        result is the best k that pass, not the top k filtered down (see `_FILTER_EXACT_VIEWS`).
+        """
         q = self._unit_query(qvec)
         if q is None or k <= 0:
             return []
         index = self._current_faiss()
         if index.ntotal == 0:
             return []
+        if not where:
+            return self._dense(index, q, k, index.ntotal)
+        pids, views = self._passing(where)
+        total = int(views.sum())
+        if total <= _FILTER_EXACT_VIEWS:
+            return self._dense_exact(index, q, k, pids, views)
+        keys = _view_keys(pids, views)
+        selector = ann.selector(keys)
+        found = self._dense(index, q, k, total, selector)
+        if len(found) < k and not ann.probes_all(index):
+            # The lists an IVF search probes held fewer than k passing paragraphs; the rest
+            # may hold more.
+            found = self._dense(index, q, k, total, selector, probe_all=True)
+        return found
+
+    def _dense(self, index: faiss.Index, q: np.ndarray, k: int, limit: int,
+               selector: faiss.IDSelector | None = None,
+               probe_all: bool = False) -> list[tuple[int, float]]:
+        """The best k paragraphs of a FAISS search, deepened until it has k distinct ones;
+        `limit`: how many vectors the search can return at most."""
+        import numpy as np
+
         exact = ann.holds_exact(index)
-        depth = min(index.ntotal, k * 4 if exact else max(k * 4, ann.rescore_depth(index.ntotal)))
+        depth = min(limit, k * 4 if exact else max(k * 4, ann.rescore_depth(index.ntotal)))
         while True:
-            keys, sims, exhausted = ann.search(index, q, depth, self._stored_vectors)
+            keys, sims, exhausted = ann.search(index, q, depth, self._stored_vectors, selector,
+                                               probe_all)
             pids = keys // VIEW_SLOTS
             # Results come best first, so a paragraph's first view is its best one.
             _, first = np.unique(pids, return_index=True)
             first.sort()
-            if len(first) >= k or exhausted:
+            if len(first) >= k or exhausted or depth >= limit:
                 return [(int(pids[i]), float(sims[i])) for i in first[:k]]
-            depth = min(index.ntotal, depth * 4)
+            depth = min(limit, depth * 4)
+
+    def _dense_exact(self, index: faiss.Index, q: np.ndarray, k: int, pids: np.ndarray,
+                     views: np.ndarray) -> list[tuple[int, float]]:
+        """The best k of these paragraphs by their best view, every view scored."""
+        import numpy as np
+
+        keys = _view_keys(pids, views)
+        if ann.holds_exact(index):
+            try:
+                vecs = index.reconstruct_batch(keys)
+            except RuntimeError:  # a concurrent writer removed one: score what is left
+                keys, vecs = self._stored_vectors(keys)
+        else:
+            keys, vecs = self._stored_vectors(keys)
+        if not len(keys):
+            return []
+        sims = vecs @ q[0]
+        owner = keys // VIEW_SLOTS
+        starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+        best = np.maximum.reduceat(sims, starts)
+        order = np.lexsort((owner[starts], -best))[:k]
+        return [(int(owner[starts][i]), float(best[i])) for i in order]
+
+    def _passing(self, where: ArticleFilter) -> tuple[np.ndarray, np.ndarray]:
+        """(paragraph ids, views of each) of the paragraphs whose article passes `where`."""
+        import numpy as np
+
+        sql, params = filter_sql.passing_paragraphs_sql(where)
+        rows = self._conn().execute(sql + " ORDER BY p.id", params).fetchall()
+        data = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
+        return data[:, 0], data[:, 1]
+
+    @typed_errors
+    def count_matching(self, where: ArticleFilter | None) -> tuple[int, int]:
+        """(articles, paragraphs) that pass `where`."""
+        if not where:
+            return self.counts()
+        condition, params = filter_sql.where_sql(where)
+        row = self._conn().execute(
+            "SELECT count(DISTINCT a.id), count(p.id) FROM articles a "
+            f"LEFT JOIN paragraphs p ON p.article_id = a.id WHERE {condition}", params).fetchone()
+        return int(row[0]), int(row[1])
+
+    @typed_errors
+    def published_span(self) -> tuple[date, date] | None:
+        row = self._conn().execute("SELECT min(published), max(published) FROM articles "
+                                   "WHERE published IS NOT NULL").fetchone()
+        if row is None or row[0] is None:
+            return None
+        return date.fromisoformat(row[0]), date.fromisoformat(row[1])
 
     @typed_errors
     def view_scores(self, qvec: Any, ids: Sequence[int]) -> dict[int, tuple[float, float]]:
@@ -384,21 +472,31 @@ class Store:
         return None if q is None else q.reshape(1, -1)
 
     @typed_errors
-    def search_lexical(self, query: str, k: int) -> list[tuple[int, float]]:
+    def search_lexical(self, query: str, k: int,
+                       where: ArticleFilter | None = None) -> list[tuple[int, float]]:
         """BM25 over paragraph text and title (title weighted lower, as it repeats per
         paragraph); the score is negated bm25 so higher is better, like the dense score.
 
         Every word of the user's text is quoted and the words OR-ed, so FTS5 operators and
-        punctuation in a question are searched for as plain words instead of raising.
+        punctuation in a question are searched for as plain words instead of raising. With
+        `where`, one statement keeps only the rows of passing paragraphs before ranking
+        (BM25's statistics stay those of the whole corpus, as unfiltered).
         """
         tokens = lexical.query_terms(query, _MAX_QUERY_TOKENS)
         if not tokens or k <= 0:
             return []
         match = " OR ".join(f'"{t}"' for t in tokens)
+        condition, params = "", []
+        if where:
+            # `+rowid`: a test on each match, not a constraint offered to FTS5, which would
+            # run the full-text query once per passing id (100 ms instead of 1 on a slice).
+            condition, params = filter_sql.where_sql(where)
+            condition = ("AND +rowid IN (SELECT p.id FROM articles a JOIN paragraphs p ON "
+                         f"p.article_id = a.id WHERE {condition}) ")
         rows = self._conn().execute(
             "SELECT rowid, bm25(paragraphs_fts, 1.0, 0.5) AS score FROM paragraphs_fts "
-            "WHERE paragraphs_fts MATCH ? ORDER BY score LIMIT ?",
-            (match, k),
+            f"WHERE paragraphs_fts MATCH ? {condition}ORDER BY score, rowid LIMIT ?",
+            (match, *params, k),
         )
         return [(int(rowid), -float(score)) for rowid, score in rows]
 
@@ -754,6 +852,14 @@ class Store:
 
 
 # ---- module helpers ----------------------------------------------------------------------
+
+
+def _view_keys(pids: np.ndarray, views: np.ndarray) -> np.ndarray:
+    """The vector ids of every view of these paragraphs, grouped by paragraph, in order."""
+    import numpy as np
+
+    starts = np.repeat(np.cumsum(views) - views, views)
+    return np.repeat(pids * VIEW_SLOTS, views) + (np.arange(int(views.sum())) - starts)
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:

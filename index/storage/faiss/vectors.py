@@ -216,13 +216,16 @@ def _chunks(keys: np.ndarray):
 
 def search(index: faiss.Index, q: np.ndarray, depth: int,
            stored: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+           selector: faiss.IDSelector | None = None, probe_all: bool = False,
            ) -> tuple[np.ndarray, np.ndarray, bool]:
     """(ids, cosines) of the `depth` nearest vectors to unit query `q` (1, d), best first, and
     whether searching deeper could find more. An index of codes needs `stored(ids)`, giving
-    (ids still stored, their vectors): the codes pick candidates, their vectors rank them."""
+    (ids still stored, their vectors): the codes pick candidates, their vectors rank them.
+    `selector` (see `selector`) keeps only the ids it holds; `probe_all` makes an IVF search
+    visit every list, for a filter whose few passing vectors the usual lists may not hold."""
     import numpy as np
 
-    scores, found = index.search(q, depth)
+    scores, found = index.search(q, depth, params=_params(index, selector, probe_all))
     hit = found[0] != -1
     keys, sims = found[0][hit], scores[0][hit]
     # An IVF search can only return what its probed lists hold (the rest is -1).
@@ -235,6 +238,33 @@ def search(index: faiss.Index, q: np.ndarray, depth: int,
         order = np.argsort(-sims, kind="stable")
         keys, sims = keys[order], sims[order]
     return keys, sims, exhausted
+
+
+def selector(keys: np.ndarray) -> faiss.IDSelector:
+    """A FAISS id selector holding `keys` (the views a filter lets through)."""
+    import faiss
+    import numpy as np
+
+    return faiss.IDSelectorBatch(np.ascontiguousarray(keys, dtype=np.int64))
+
+
+def probes_all(index: faiss.Index) -> bool:
+    """Whether a search already visits every vector (exact search, or an IVF probing all)."""
+    import faiss
+
+    ivf = faiss.try_extract_index_ivf(index)
+    return ivf is None or ivf.nprobe >= ivf.nlist
+
+
+def _params(index: faiss.Index, sel: faiss.IDSelector | None, probe_all: bool):
+    import faiss
+
+    ivf = faiss.try_extract_index_ivf(index)
+    if sel is None and (ivf is None or not probe_all):
+        return None
+    if ivf is None:
+        return faiss.SearchParameters(sel=sel)
+    return faiss.SearchParametersIVF(sel=sel, nprobe=int(ivf.nlist if probe_all else ivf.nprobe))
 
 
 def tune(index: faiss.Index) -> faiss.Index:

@@ -13,6 +13,12 @@ An index named N is a root collection `N` plus one family of data collections:
     N__<tag>_t     terms: each word and how many paragraphs hold it (text or title), for
                    FTS5's exact IDF and for vocabulary coverage (index.storage.milvus.lexical)
 
+Since schema 6 the article, paragraph and vector rows also carry their article's
+publication date (`published`, yyyymmdd as an integer, 0 when unknown) and outlet key
+(`outlet`), and vector rows their `article_id`, so a search filtered by an ArticleFilter is
+one scalar filter on the collection it searches (`filter_expression`). A family made before
+has no such fields; it is searched as before, and refuses a filter (`filterable`).
+
 Paragraphs and vectors are separate because BM25 statistics must count each paragraph once,
 while a paragraph has several vectors (whole text and word windows). Milvus wants a vector
 field in every collection, so the root and article collections carry a constant 2-d one.
@@ -24,7 +30,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from pymilvus import MilvusClient
+
+    from index.storage.base import ArticleFilter
 
 MAX_TEXT = 65535  # bytes in a Milvus VARCHAR
 MAX_TERM = 512
@@ -95,6 +105,7 @@ def create_family(client: MilvusClient, family: Family, dim: int) -> None:
     a.add_field("added_at", DataType.VARCHAR, max_length=64)
     a.add_field("paragraphs", DataType.INT64)
     a.add_field("batch", DataType.INT64)
+    _provenance_fields(a, DataType)
     a.add_field("_v", DataType.FLOAT_VECTOR, dim=2)
     ai = client.prepare_index_params()
     ai.add_index(field_name="_v", index_type="FLAT", metric_type="L2")
@@ -106,6 +117,7 @@ def create_family(client: MilvusClient, family: Family, dim: int) -> None:
         p.add_field(name, DataType.INT64)
     p.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT)
     p.add_field("text_hash", DataType.VARCHAR, max_length=64)
+    _provenance_fields(p, DataType)
     for name in ("lex_text", "lex_title"):
         p.add_field(name, DataType.VARCHAR, max_length=MAX_TEXT, enable_analyzer=True,
                     analyzer_params=ANALYZER)
@@ -124,6 +136,7 @@ def create_family(client: MilvusClient, family: Family, dim: int) -> None:
     v = client.create_schema(auto_id=False)
     v.add_field("id", DataType.INT64, is_primary=True)
     v.add_field("pid", DataType.INT64)
+    _provenance_fields(v, DataType, with_article_id=True)
     v.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
     kind, params = vector_index()
     vi = client.prepare_index_params()
@@ -140,6 +153,43 @@ def create_family(client: MilvusClient, family: Family, dim: int) -> None:
                                 (family.vectors, v, vi), (family.terms, t, ti)):
         client.create_collection(name, schema=schema, index_params=index,
                                  consistency_level="Strong")
+
+
+def _provenance_fields(schema, data_type, with_article_id: bool = False) -> None:
+    """What a filter reads (schema 6); vector rows also need their article's id."""
+    if with_article_id:
+        schema.add_field("article_id", data_type.VARCHAR, max_length=4096)
+    schema.add_field("published", data_type.INT64)
+    schema.add_field("outlet", data_type.VARCHAR, max_length=MAX_TEXT)
+
+
+def filterable(client: MilvusClient, family: Family) -> bool:
+    """Whether the family's rows carry what a filter reads (made at schema 6 or later)."""
+    info = client.describe_collection(family.vectors)
+    return any(f["name"] == "published" for f in info["fields"])
+
+
+def published_number(day: date | None) -> int:
+    """A date as the `published` field holds it: yyyymmdd, 0 for none."""
+    return 0 if day is None else day.year * 10_000 + day.month * 100 + day.day
+
+
+def filter_expression(where: ArticleFilter, id_field: str = "article_id") -> str:
+    """`where` as a Milvus boolean expression over the provenance fields; `id_field` names
+    the article id (`id` in the articles collection). An undated article (0) passes no
+    date bound."""
+    parts = []
+    if where.since is not None:
+        parts.append(f"published >= {published_number(where.since)}")
+    if where.until is not None:
+        if where.since is None:
+            parts.append("published > 0")
+        parts.append(f"published <= {published_number(where.until)}")
+    if where.outlets:
+        parts.append(in_list("outlet", list(where.outlets)))
+    if where.article_ids:
+        parts.append(in_list(id_field, list(where.article_ids)))
+    return " and ".join(parts)
 
 
 def drop_family(client: MilvusClient, family: Family) -> None:

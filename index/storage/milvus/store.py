@@ -31,13 +31,14 @@ import os
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from index.storage import checks
 from index.storage.base import (DEFAULT_LOCK_TIMEOUT, MODEL_KEYS, SCHEMA_VERSION, VIEW_SLOTS,
-                                IndexLockedError, IndexMissingError, IndexOutdatedError,
-                                IndexStoreError, Manifest, MilvusRef, Source,
-                                StoredArticle, StoredParagraph, source_key, timestamp)
+                                ArticleFilter, IndexLockedError, IndexMissingError,
+                                IndexOutdatedError, IndexStoreError, Manifest, MilvusRef, Source,
+                                StoredArticle, StoredParagraph, cli_args, source_key, timestamp)
 from index.storage.milvus import connect as milvus_connect, layout
 from index.storage.milvus.lexical import (RowWords, bm25, frequency_deltas, index_text,
                                            query_terms, question_tokens)
@@ -113,6 +114,7 @@ class MilvusStore:
         self._journal: str | None = None
         self._notes = 0
         self._changed = False
+        self._filterable: tuple[str, bool] | None = None  # (family tag, its answer)
 
     # ---- opening -------------------------------------------------------------------------
 
@@ -282,6 +284,12 @@ class MilvusStore:
                     raise IndexStoreError(f"{a.source}: paragraph {p.number} is longer than "
                                           f"Milvus allows ({layout.MAX_TEXT} bytes)")
         client = self._conn()
+        filterable = self._is_filterable()
+        marks: dict[str, dict[str, Any]] = {}
+        for a in articles:
+            found = checks.article_provenance(a)
+            marks[a.id] = ({"published": layout.published_number(found.published),
+                            "outlet": found.outlet} if filterable else {})
         with self.writer():
             self._note(ids)
             replaced = self._live_batches(ids)
@@ -291,6 +299,8 @@ class MilvusStore:
             pid, row, view_counts = first, 0, iter(counts)
             for a in articles:
                 lex_title = index_text(a.title)
+                mark = marks[a.id]
+                owner = {"article_id": a.id, **mark} if filterable else {}
                 for p in a.paragraphs:
                     n = next(view_counts)
                     rows.append({"pid": pid, "article_id": a.id, "batch": batch,
@@ -298,9 +308,9 @@ class MilvusStore:
                                  "end": p.end, "text": p.text,
                                  "text_hash": checks.text_hash(p.text),
                                  "views": n, "lex_text": index_text(p.text),
-                                 "lex_title": lex_title})
+                                 "lex_title": lex_title, **mark})
                     vec_rows.extend({"id": pid * VIEW_SLOTS + v, "pid": pid,
-                                     "vector": vecs[row + v]} for v in range(n))
+                                     "vector": vecs[row + v], **owner} for v in range(n))
                     new_ids.append(pid)
                     pid += 1
                     row += n
@@ -315,7 +325,7 @@ class MilvusStore:
                                                     sort_keys=True),
                              "content_hash": a.content_hash, "added_at": now,
                              "paragraphs": len(a.paragraphs), "batch": batch,
-                             "_v": layout.DUMMY} for a in articles]
+                             **marks[a.id], "_v": layout.DUMMY} for a in articles]
             for chunk in _chunks(article_rows):
                 client.upsert(self._family.articles, list(chunk))  # the commit point
             self._changed = True
@@ -343,16 +353,54 @@ class MilvusStore:
     # ---- searching -----------------------------------------------------------------------
 
     @_milvus_errors
-    def search_dense(self, qvec: Any, k: int) -> list[tuple[int, float]]:
+    def search_dense(self, qvec: Any, k: int,
+                     where: ArticleFilter | None = None) -> list[tuple[int, float]]:
         """Nearest paragraphs by their best view's cosine, each paragraph once (Milvus groups
-        the views of a paragraph by `pid`)."""
+        the views of a paragraph by `pid`); with `where`, one scalar filter on the vectors
+        searched keeps only those of passing articles."""
         q = self._unit_query(qvec)
         if q is None or k <= 0:
             return []
+        expression = self._filter(where)
         hits = self._conn().search(
             self._family.vectors, data=[q.tolist()], anns_field="vector", limit=k,
-            group_by_field="pid", output_fields=["pid"], search_params=_dense_params())
+            group_by_field="pid", output_fields=["pid"], search_params=_dense_params(),
+            **({"filter": expression} if expression else {}))
         return [(int(h["entity"]["pid"]), float(h["distance"])) for h in hits[0]]
+
+    @_milvus_errors
+    def count_matching(self, where: ArticleFilter | None) -> tuple[int, int]:
+        """(articles, paragraphs) that pass `where`."""
+        if not where:
+            return self.counts()
+        return (self._count(self._family.articles, self._filter(where, "id")),
+                self._count(self._family.paragraphs, self._filter(where)))
+
+    @_milvus_errors
+    def published_span(self) -> tuple[date, date] | None:
+        if not self._is_filterable():
+            return None
+        days = [int(r["published"]) for r in self._scan(self._family.articles, ["published"],
+                                                        "published > 0")]
+        if not days:
+            return None
+        return _day(min(days)), _day(max(days))
+
+    def _filter(self, where: ArticleFilter | None, id_field: str = "article_id") -> str:
+        """`where` as a scalar filter ("" for none); refused on a family made before filters."""
+        if not where:
+            return ""
+        if not self._is_filterable():
+            raise IndexStoreError(
+                f"the index at {self.ref} was written by an older qa and cannot be filtered "
+                "by date, outlet or article; re-embed it once with: qa index rebuild "
+                f"{cli_args(self.ref)}")
+        return layout.filter_expression(where, id_field)
+
+    def _is_filterable(self) -> bool:
+        if self._filterable is None or self._filterable[0] != self._family.tag:
+            self._filterable = (self._family.tag, layout.filterable(self._conn(), self._family))
+        return self._filterable[1]
 
     @_milvus_errors
     def view_scores(self, qvec: Any, ids: Sequence[int]) -> dict[int, tuple[float, float]]:
@@ -389,20 +437,23 @@ class MilvusStore:
         return checks.whole_and_best(list(scores), list(scores.values()))
 
     @_milvus_errors
-    def search_lexical(self, query: str, k: int) -> list[tuple[int, float]]:
+    def search_lexical(self, query: str, k: int,
+                       where: ArticleFilter | None = None) -> list[tuple[int, float]]:
         """BM25 over paragraph text plus 0.5 x BM25 over the title, higher is better, like the
-        FAISS store's FTS5 ranking (see index.storage.milvus.lexical)."""
+        FAISS store's FTS5 ranking (see index.storage.milvus.lexical). With `where`, Milvus's
+        candidates come from passing paragraphs only; the statistics stay the corpus's."""
         terms = query_terms(query)
         if not terms or k <= 0:
             return []
+        expression = self._filter(where)
         df = self._document_frequencies(list(dict.fromkeys(terms)))
         known = [t for t in terms if df.get(t, 0) > 0]
         if not known:
             return []
         depth = max(_LEXICAL_DEPTH * k, 200)
         text = " ".join(dict.fromkeys(known))
-        candidates = set(self._bm25("text_sparse", text, depth)) | set(
-            self._bm25("title_sparse", text, depth))
+        candidates = set(self._bm25("text_sparse", text, depth, expression)) | set(
+            self._bm25("title_sparse", text, depth, expression))
         rows = {int(r["pid"]): RowWords.of(r["lex_text"], r["lex_title"])
                 for r in self._query(self._family.paragraphs, "pid", sorted(candidates),
                                      ["pid", "lex_text", "lex_title"])}
@@ -722,8 +773,8 @@ class MilvusStore:
                                           output_fields=fields))
         return out
 
-    def _scan(self, collection: str, fields: list[str]) -> Iterator[dict]:
-        iterator = self._conn().query_iterator(collection, batch_size=5000, filter="",
+    def _scan(self, collection: str, fields: list[str], expression: str = "") -> Iterator[dict]:
+        iterator = self._conn().query_iterator(collection, batch_size=5000, filter=expression,
                                                output_fields=fields)
         try:
             while True:
@@ -734,8 +785,8 @@ class MilvusStore:
         finally:
             iterator.close()
 
-    def _count(self, collection: str) -> int:
-        rows = self._conn().query(collection, filter="", output_fields=["count(*)"])
+    def _count(self, collection: str, expression: str = "") -> int:
+        rows = self._conn().query(collection, filter=expression, output_fields=["count(*)"])
         return int(rows[0]["count(*)"])
 
     def _view_counts(self, ids: list[int]) -> dict[int, int]:
@@ -760,11 +811,13 @@ class MilvusStore:
                 end=int(r["end"]), text=r["text"], metadata=dict(metadata[a["id"]]))
         return out
 
-    def _bm25(self, field: str, text: str, limit: int) -> list[int]:
-        """Candidates by Milvus's own BM25 on one field, best first."""
+    def _bm25(self, field: str, text: str, limit: int, expression: str = "") -> list[int]:
+        """Candidates by Milvus's own BM25 on one field, best first (of those passing
+        `expression`, if given)."""
         hits = self._conn().search(self._family.paragraphs, data=[text], anns_field=field,
                                    limit=min(limit, 16384), output_fields=["pid"],
-                                   search_params={"metric_type": "BM25"})
+                                   search_params={"metric_type": "BM25"},
+                                   **({"filter": expression} if expression else {}))
         return [int(h["entity"]["pid"]) for h in hits[0]]
 
     def _vector_dim(self) -> int:
@@ -779,6 +832,11 @@ class MilvusStore:
 
 
 # ---- module helpers ------------------------------------------------------------------------
+
+
+def _day(number: int) -> date:
+    """A `published` field's yyyymmdd back as a date."""
+    return date(number // 10_000, number // 100 % 100, number % 100)
 
 
 def _by_views(ids: list[int], counts: dict[int, int], limit: int = 16384) -> Iterator[list[int]]:
