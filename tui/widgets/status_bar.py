@@ -41,10 +41,13 @@ class StatusBar(Horizontal):
             articles, paragraphs = self._counts
             tail += [(" · ", "$text-muted"),
                      safe(f"{plural(articles, 'article')}, {plural(paragraphs, 'paragraph')}")]
-        if self._model:
-            tail += [(" · ", "$text-muted"), safe(self._model)]
         if self._filter:
             tail += [(" · ", "$text-muted"), ("filter: ", "$text-warning"), safe(self._filter)]
+        # The model is the first thing to go on a narrow terminal: the filter in force
+        # changes every answer, the model name none the user can act on.
+        model = [(" · ", "$text-muted"), safe(self._model)] if self._model else []
+        if not width or len(join(*tail, *model).plain) + MIN_PATH <= width:
+            tail += model
         # a folder as short as it opens from here; a Milvus index as its URI and collection
         path = display_path(self.index_ref) if isinstance(self.index_ref, Path) else str(self.index_ref)
         label = ("index ", "$text-muted")
