@@ -107,6 +107,7 @@ class Store:
         self._poisoned = False
         self._changed = False
         self._vectors_changed = False
+        self._passing_cache = filter_sql.PassingCache()
 
     # ---- opening -------------------------------------------------------------------------
 
@@ -331,17 +332,16 @@ class Store:
             return []
         if not where:
             return self._dense(index, q, k, index.ntotal)
-        pids, views = self._passing(where)
-        total = int(views.sum())
-        if total <= _FILTER_EXACT_VIEWS:
-            return self._dense_exact(index, q, k, pids, views)
-        keys = _view_keys(pids, views)
-        selector = ann.selector(keys)
-        found = self._dense(index, q, k, total, selector)
+        passing = self._passing(where)
+        if passing.vectors <= _FILTER_EXACT_VIEWS:
+            return self._dense_exact(index, q, k, passing.pids, passing.views)
+        if passing.selector is None:
+            passing.selector = ann.selector(_view_keys(passing.pids, passing.views))
+        found = self._dense(index, q, k, passing.vectors, passing.selector)
         if len(found) < k and not ann.probes_all(index):
             # The lists an IVF search probes held fewer than k passing paragraphs; the rest
             # may hold more.
-            found = self._dense(index, q, k, total, selector, probe_all=True)
+            found = self._dense(index, q, k, passing.vectors, passing.selector, probe_all=True)
         return found
 
     def _dense(self, index: faiss.Index, q: np.ndarray, k: int, limit: int,
@@ -386,14 +386,15 @@ class Store:
         order = np.lexsort((owner[starts], -best))[:k]
         return [(int(owner[starts][i]), float(best[i])) for i in order]
 
-    def _passing(self, where: ArticleFilter) -> tuple[np.ndarray, np.ndarray]:
-        """(paragraph ids, views of each) of the paragraphs whose article passes `where`."""
-        import numpy as np
+    def _passing(self, where: ArticleFilter) -> filter_sql.Passing:
+        """The paragraphs whose article passes `where`, kept while the index is unchanged
+        (index.storage.faiss.article_filter); read afresh inside a write."""
+        generation = self._read_generation()
 
-        sql, params = filter_sql.passing_paragraphs_sql(where)
-        rows = self._conn().execute(sql + " ORDER BY p.id", params).fetchall()
-        data = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
-        return data[:, 0], data[:, 1]
+        def read() -> filter_sql.Passing:
+            return filter_sql.passing(self._conn(), where, generation)
+
+        return read() if self._depth else self._passing_cache.get(where, generation, read)
 
     @typed_errors
     def count_matching(self, where: ArticleFilter | None) -> tuple[int, int]:
@@ -490,9 +491,8 @@ class Store:
         if where:
             # `+rowid`: a test on each match, not a constraint offered to FTS5, which would
             # run the full-text query once per passing id (100 ms instead of 1 on a slice).
-            condition, params = filter_sql.where_sql(where)
-            condition = ("AND +rowid IN (SELECT p.id FROM articles a JOIN paragraphs p ON "
-                         f"p.article_id = a.id WHERE {condition}) ")
+            condition = "AND +rowid IN (SELECT value FROM json_each(?)) "
+            params = [self._passing(where).ids_json]
         rows = self._conn().execute(
             "SELECT rowid, bm25(paragraphs_fts, 1.0, 0.5) AS score FROM paragraphs_fts "
             f"WHERE paragraphs_fts MATCH ? {condition}ORDER BY score, rowid LIMIT ?",
