@@ -20,39 +20,10 @@ import pytest
 from index.indexing.lifecycle import open_writable, verify
 from index.indexing.watch import WatchBatch, watch_folders
 from index.storage.faiss.store import Store
+from tests.test_lifecycle import BANJIR, GEMPA, RATES, write
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT = 90.0  # seconds; a shared CI machine may be slow, the watch is not timed
-
-BANJIR = """Banjir merendam Jakarta Timur
-
-Banjir setinggi satu meter merendam ratusan rumah di Jakarta Timur pada Senin pagi setelah hujan deras turun sepanjang malam.
-
-Warga mengungsi ke masjid dan sekolah terdekat sambil menunggu air surut.
-
-Badan Penanggulangan Bencana Daerah mengirim perahu karet untuk mengevakuasi warga lanjut usia.
-"""
-
-GEMPA = """Gempa guncang Cianjur
-
-Gempa bermagnitudo 5,6 mengguncang Cianjur, Jawa Barat, dan merusak ribuan rumah warga.
-
-Pemerintah daerah menetapkan status tanggap darurat selama tiga puluh hari.
-"""
-
-RATES = """Central bank raises rates
-
-The central bank raised its benchmark interest rate by a quarter point on Thursday to curb inflation.
-
-Markets fell sharply after the announcement, with the currency weakening against the dollar.
-"""
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
-
 
 def wait_for(check: Callable[[], object], what: str, timeout: float = WAIT) -> object:
     deadline = time.monotonic() + timeout
