@@ -251,6 +251,23 @@ async def test_quit_while_loading_waits_for_the_model_then_exits(env):
     assert app.return_code == 0
 
 
+async def test_messages_arriving_as_the_app_closes_are_dropped(env):
+    """The engine thread can finish a job (or report progress) after quitting has taken the
+    chat screen down; those messages must end quietly, not raise inside the shutdown."""
+    from tui.engine_worker import BuildProgress, EngineSays, Job, JobFinished
+
+    app = make_app(env["seeds"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+    assert not any(s.__class__.__name__ == "ChatScreen" for s in app.screen_stack)
+    called = []
+    job = Job(run=lambda engine: None, done=called.append, kind="late")
+    await app.on_job_finished(JobFinished(job))
+    app.on_build_progress(BuildProgress("embed", 1, 2))
+    app.on_engine_says(EngineSays("late news"))
+    assert called == []
+
+
 async def test_move_between_hits_and_open_article(env):
     from tui.screens import ArticleScreen, ChatScreen
 

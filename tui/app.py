@@ -79,7 +79,15 @@ class QaApp(App):
     def chat(self) -> ChatScreen:
         return next(s for s in self.screen_stack if isinstance(s, ChatScreen))
 
+    @property
+    def closing(self) -> bool:
+        """True once the app is tearing down its screens: a message from the engine thread
+        (a job that ended as the user quit) then has no chat left to update."""
+        return not any(isinstance(s, ChatScreen) for s in self.screen_stack)
+
     def on_engine_loaded(self, message: EngineLoaded) -> None:
+        if self.closing:
+            return
         self.chat.engine_loaded(message.info)
         self._quit_if_waiting()
 
@@ -88,11 +96,15 @@ class QaApp(App):
         from qa.engine import error_line
 
         error = message.error
+        if self.closing:
+            return
         self.chat.engine_failed(error_line(error) if isinstance(error, UserError) else str(error))
         self._quit_if_waiting()
 
     def on_engine_says(self, message: EngineSays) -> None:
         self.log(message.text)
+        if self.closing:
+            return
         if self.chat.syncing:  # e.g. waiting for another writer to finish
             self.chat.status.set_state(f"Re-syncing: {message.text}")
         elif message.text.startswith("No index yet"):
@@ -100,6 +112,8 @@ class QaApp(App):
             self.notify(message.text, title="First start", markup=False, timeout=8)
 
     def on_build_progress(self, message: BuildProgress) -> None:
+        if self.closing:
+            return
         self.chat.build_progress(message.stage, message.done, message.total)
 
     def on_job_started(self, message: JobStarted) -> None:
@@ -109,6 +123,8 @@ class QaApp(App):
     async def on_job_finished(self, message: JobFinished) -> None:
         job = message.job
         self.engine.finished(job)
+        if self.closing:
+            return
         if job.error is not None:
             callback, value = job.failed, job.error
         else:
@@ -117,6 +133,8 @@ class QaApp(App):
             outcome = callback(value)
             if inspect.isawaitable(outcome):
                 await outcome
+        if self.closing:
+            return
         self.chat.job_done(job)
         self._quit_if_waiting()
 
@@ -131,7 +149,7 @@ class QaApp(App):
         """What the engine thread is doing that cannot be interrupted, if anything."""
         if not self.engine.ready and self.engine.error is None:
             return "loading"
-        if self.chat.syncing:
+        if not self.closing and self.chat.syncing:
             return "sync"
         return None
 
