@@ -12,7 +12,7 @@ One run measures, so the figures can be compared with each other on a shared mac
    question), for the before/after ratio;
 4. where a cold process spends its time (one instrumented process per index);
 5. warm, in one process at the IndoSum index, measured before the cold runs (whose load
-   would switch off onnxruntime's spinning, see index.models.query_encoder.cores_idle): per question, the embedding alone
+   would switch off onnxruntime's spinning, see index.models.onnx_encoder.cores_idle): per question, the embedding alone
    (`embed_queries`), the ranking alone (`qa.retrieve.retrieve`, the hits' text included),
    embedding + search + fetch as the product runs them (`qa.retrieve.search`, which does the
    word search while the question is embedded), and the whole
@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 QUESTIONS = ["Who summoned the Russian ambassador?", "Siapa yang memanggil duta besar Rusia?"]
 # The answer path before issue 6: the CLI unchanged, the question embedded by sentence-transformers.
-BEFORE = ("import sys, qa.engine as e; e.load_query_model = e.load_model; from qa.cli import main; "
+BEFORE = ("import sys, qa.engine as e; e.load_model = e.load_st_model; from qa.cli import main; "
           "sys.argv = ['qa', *sys.argv[1:]]; main()")
 FLOOR = "import numpy, onnxruntime, tokenizers, faiss"
 PHASES = r"""
@@ -45,13 +45,13 @@ import json, sys, time
 t0 = time.perf_counter()
 from pathlib import Path
 from qa.answer import answer
-from qa.engine import load_query_model
+from qa.engine import load_model
 from index.storage.faiss.store import Store
 import numpy, onnxruntime, tokenizers, faiss
 t1 = time.perf_counter()
 store = Store.open(Path(sys.argv[1]))
 t2 = time.perf_counter()
-model = load_query_model(store.manifest.model)
+model = load_model(store.manifest.model)
 t3 = time.perf_counter()
 load = getattr(store, "_current_faiss", None)
 if load is not None:
@@ -113,17 +113,17 @@ def pct(values: list[float], q: float) -> float:
 def warm(index: Path, n: int, before: bool) -> dict[str, object]:
     from index.storage.faiss.store import Store
     from qa.answer import answer
-    from qa.engine import Engine, load_model, load_query_model
+    from qa.engine import Engine, load_model, load_st_model
     from qa.retrieve import retrieve, search
 
     store = Store.open(index)
     questions = dev_questions(n)
     out: dict[str, object] = {"questions": len(questions), "vectors": None}
     try:
-        from index.models.query_encoder import cores_idle
+        from index.models.onnx_encoder import cores_idle
 
         out["spin"], out["load"] = cores_idle(), os.getloadavg()[0]
-        model = load_query_model(store.manifest.model)
+        model = load_model(store.manifest.model)
         engine = Engine(store=store, embedder=model, index_ref=index)
         for q in QUESTIONS:  # first search loads the vectors; not a warm figure
             answer(engine, q)
@@ -147,7 +147,7 @@ def warm(index: Path, n: int, before: bool) -> dict[str, object]:
             total.append(t4 - t3)
         out.update({"embed": embed, "search": ranking, "embed+search": both, "answer": total})
         if before:
-            st = load_model(store.manifest.model)
+            st = load_st_model(store.manifest.model)
             out["embed (sentence-transformers)"] = []
             for q in questions:
                 t0 = time.perf_counter()
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("  where the time goes (one process)",
                      ", ".join(f"{k} {v:.2f}" for k, v in phases(indosum, env).items()) + " s"))
         rows.insert(0, ("IndoSum index", f"{w['paragraphs']:,} paragraphs"))
-        rows.append(("  onnxruntime threads spin (index.models.query_encoder.cores_idle)",
+        rows.append(("  onnxruntime threads spin (index.models.onnx_encoder.cores_idle)",
                      f"{'yes' if w['spin'] else 'no'}: load average {w['load']:.1f} when the "
                      "warm session was made"))
         for key in ("embed", "search", "embed+search", "answer", "embed (sentence-transformers)"):

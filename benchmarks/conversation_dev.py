@@ -151,12 +151,12 @@ def main() -> None:
         sys.exit(f"no dev data at {DATA}")
 
     from qa.conversation_eval import article_pool_index, load_conversations
-    from qa.engine import Engine, load_model, load_query_model
+    from qa.engine import Engine, load_model
     from qa.followup import DEFAULT_FOLLOWUP
 
     convs = load_conversations(DATA / "conv_dev.jsonl")
     store, folder = article_pool_index(DATA / "conv_pool_articles.jsonl", load_model(None))
-    engine = Engine(store=store, embedder=CachedEmbedder(load_query_model(None)), index_ref=folder)
+    engine = Engine(store=store, embedder=CachedEmbedder(load_model(None)), index_ref=folder)
     text, base = table(run_plain(engine, convs, args.k), "plain")
     print(text)
     configs = [("default", DEFAULT_FOLLOWUP)]

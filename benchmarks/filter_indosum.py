@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     from index.storage.faiss import article_filter
     from index.storage.faiss.store import Store
     from qa.answer import answer
-    from qa.engine import Engine, load_query_model
+    from qa.engine import Engine, load_model
     from qa.filtering import admits
     from qa.retrieve import search
 
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                 article_filter.passing(store._conn(), where, store.generation)
                 print(f"  filter {name:24} passes {store.count_matching(where)} (articles, "
                       f"paragraphs); finding them: {1000 * (time.perf_counter() - started):.1f} ms")
-            engine = Engine(store=store, embedder=load_query_model(store.manifest.model),
+            engine = Engine(store=store, embedder=load_model(store.manifest.model),
                             index_ref=folder)
             answer(engine, questions[next(iter(filters))][0], k=args.k)  # warm: model, FAISS
             times = {n: {"unfiltered": [], "filtered": []} for n in filters}

@@ -20,15 +20,18 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "indosum_news_articles.jsonl"
 
 
-def rss_mb(pid: int) -> float | None:
+def rss_mb(pid: int) -> tuple[float, float] | None:
+    """(resident MB, of which file-backed: mapped libraries and model files)."""
+    seen = {}
     try:
         with open(f"/proc/{pid}/status") as status:
             for line in status:
-                if line.startswith("VmRSS"):
-                    return int(line.split()[1]) / 1024
+                key = line.split(":")[0]
+                if key in ("VmRSS", "RssFile"):
+                    seen[key] = int(line.split()[1]) / 1024
     except FileNotFoundError:
         return None
-    return None
+    return (seen["VmRSS"], seen.get("RssFile", 0.0)) if "VmRSS" in seen else None
 
 
 def main() -> None:
@@ -57,17 +60,17 @@ def main() -> None:
     while proc.poll() is None:
         mb = rss_mb(proc.pid)
         if mb is not None:
-            samples.append((time.time() - started, mb))
+            samples.append((time.time() - started, *mb))
         time.sleep(0.25)
     out, err = proc.communicate()
     print(f"exit {proc.returncode}, {time.time() - started:.0f} s; {out.decode().strip()[-400:]}")
     if proc.returncode:
         print(err.decode()[-600:])
     if samples:
-        at, peak = max(samples, key=lambda s: s[1])
-        print(f"peak RSS {peak:.0f} MB at {at:.0f} s")
+        at, peak, mapped = max(samples, key=lambda s: s[1])
+        print(f"peak RSS {peak:.0f} MB at {at:.0f} s ({mapped:.0f} MB of it file-backed)")
         step = max(1, len(samples) // 20)
-        print("timeline (s:MB) " + " ".join(f"{t:.0f}:{m:.0f}" for t, m in samples[::step]))
+        print("timeline (s:MB) " + " ".join(f"{t:.0f}:{m:.0f}" for t, m, _ in samples[::step]))
 
 
 if __name__ == "__main__":

@@ -105,7 +105,7 @@ def top5_check(records: list[tuple[int, dict, str]], n_questions: int, n_article
     from index.indexing.lifecycle import add_paths, open_writable
     from index.storage.faiss.store import Store
     from qa.answer import answer
-    from qa.engine import Engine, load_model, load_query_model
+    from qa.engine import Engine, load_model
 
     rng = random.Random(SEED)
     usable = [r for r in records if len(first_sentence(r[1]).split()) >= 5]
@@ -129,7 +129,7 @@ def top5_check(records: list[tuple[int, dict, str]], n_questions: int, n_article
             stored = [p for a in store.articles() for p in store.article_paragraphs(a.id)]
             n_strict = sum(strict_junk(p.text) for p in stored)
             print(f"stored passages failing the strict check: {n_strict} of {len(stored)}")
-            model = load_query_model(store.manifest.model)
+            model = load_model(store.manifest.model)
             engine = Engine(store=store, embedder=model, index_ref=work / "idx")
             flagged = []
             hits_total = 0

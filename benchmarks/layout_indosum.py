@@ -71,11 +71,11 @@ def main() -> int:
         print(f"{name}: {layouts[name]} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
     from index.storage.faiss.store import Store
-    from qa.engine import load_query_model
+    from qa.engine import load_model
     from qa.retrieve import retrieve
 
     stores = {name: Store.open(path) for name, path in copies.items()}
-    model = load_query_model(stores["exact"].manifest.model)
+    model = load_model(stores["exact"].manifest.model)
     texts = queries(DATA, args.queries)
     vectors = model.embed_queries(texts)
     for store in stores.values():  # first search maps the file and warms the caches

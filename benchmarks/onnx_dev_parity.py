@@ -33,15 +33,15 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    from index.models.query_encoder import QueryEncoder
+    from index.models.onnx_encoder import OnnxEncoder
     from qa.answer import answer
-    from qa.engine import Engine, load_model, load_query_model
+    from qa.engine import Engine, load_model, load_st_model
     from qa.evaluate import load_questions, metrics, pool_index
     from qa.retrieve import retrieve
 
-    st = load_model(None)
-    fast = load_query_model(None)
-    assert isinstance(fast, QueryEncoder), "the default model has no ONNX export"
+    st = load_st_model(None)
+    fast = load_model(None)
+    assert isinstance(fast, OnnxEncoder), "the default model has no ONNX export"
     rows = []
     for name in args.sets.split(","):
         qfile, pfile = SETS[name]

@@ -89,8 +89,8 @@ class _Bar:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.progress = Progress(TextColumn("{task.description}", markup=False), BarColumn(),
-                                 MofNCompleteColumn(),
-                                 TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+                                 MofNCompleteColumn(), _rate_column(), TimeRemainingColumn(),
+                                 console=Console(stderr=True), transient=True)
         self.tasks: dict[str, int] = {}
 
     def __enter__(self) -> _Bar:
@@ -107,6 +107,19 @@ class _Bar:
             self.tasks[stage] = self.progress.add_task(inert(self.LABELS.get(stage, stage)),
                                                        total=total or None)
         self.progress.update(self.tasks[stage], completed=done, total=total or None)
+
+
+def _rate_column():
+    """Texts (or articles) a second, beside the bar's count and time left."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class Rate(ProgressColumn):
+        def render(self, task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:,.0f}/s" if speed else "", style="progress.data.speed")
+
+    return Rate()
 
 
 def _report_errors(errors) -> None:
@@ -725,9 +738,9 @@ def eval_(
 def _pool_engine(store, folder, model: str | None):
     """An engine over an evaluation pool's index whose questions go through the same model
     path as `qa ask` (the ONNX export if any); closed when the block ends."""
-    from qa.engine import Engine, load_query_model
+    from qa.engine import Engine, load_model
 
-    engine = Engine(store=store, embedder=load_query_model(_model(model), _say), index_ref=folder)
+    engine = Engine(store=store, embedder=load_model(_model(model), _say), index_ref=folder)
     try:
         yield engine
     finally:

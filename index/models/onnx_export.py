@@ -2,7 +2,7 @@
 
 Importing torch and sentence-transformers costs several seconds, which a one-off `qa ask`
 would pay for one short question. So, once, when the model is prepared, the encoder is
-exported to ONNX and a cold process embeds with onnxruntime (see `index.models.query_encoder`);
+exported to ONNX and a cold process embeds with onnxruntime (see `index.models.onnx_encoder`);
 sentence-transformers stays the indexing engine.
 
 The word-embedding table (250k x 384 floats, 80% of the weights) is left out of the graph:
@@ -207,9 +207,9 @@ def _check_parity(st, probe, model_dir: Path, out: Path, meta: dict[str, Any]) -
     """Compare with sentence-transformers on PROBES, singly and as one padded batch."""
     import numpy as np
 
-    from index.models.query_encoder import QueryEncoder
+    from index.models.onnx_encoder import OnnxEncoder
 
-    encoder = QueryEncoder(model_dir, out, meta, name=probe.name)
+    encoder = OnnxEncoder(model_dir, out, meta, name=probe.name)
     worst = {}
     for side, prompt in (("query", meta["query_prompt"]), ("passage", meta["passage_prompt"])):
         texts = [prompt + t for t in PROBES]

@@ -1,0 +1,148 @@
+"""Indexing with the ONNX export: passages embedded as sentence-transformers embeds them, an
+index written by either path readable and extendable by the other, and no torch in `qa index`.
+
+Reference: the `embedder` fixture (sentence-transformers). Real model, real export, real
+OpenVINO where this CPU has bfloat16 (else the export's onnxruntime float32 path, which the
+same assertions hold), real FAISS + SQLite.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from test_onnx import DATA, HEAVY, PARITY, ROOT, cosines, fast  # noqa: F401 - `fast` is a fixture
+
+
+def seed_texts() -> list[str]:
+    """Every text an index of the bundled seeds embeds (paragraphs and their windows)."""
+    from index.corpus.passages import passage_views
+    from index.indexing.sources import read_articles
+    from qa.paths import seeds_dir
+
+    articles = read_articles([seeds_dir()]).articles
+    return [t for a in articles for p in a.paragraphs for t in passage_views(a, p)]
+
+
+def dev_passages(limit: int = 200) -> list[str]:
+    """Real passages of every dev pool, both languages, evenly spread; none without the data."""
+    out: list[str] = []
+    for path in sorted(DATA.glob("*_passages.jsonl")):
+        with open(path, encoding="utf-8") as f:
+            rows = [json.loads(line) for line in f]
+        step = max(1, len(rows) // (limit // 4))
+        out += [r["text"] for r in rows[::step]][: limit // 4]
+    return [t for t in out if t.strip()]
+
+
+@pytest.fixture(params=["runner", "onnxruntime"])
+def bulk(request, fast, monkeypatch):
+    """The export with bulk passage jobs on the runner this machine allows, or forced onto
+    onnxruntime float32; RUNNER_MIN lowered so a test-sized job counts as bulk."""
+    import index.models.onnx_encoder as encoder
+
+    monkeypatch.setattr(encoder, "RUNNER_MIN", 1)
+    if request.param == "onnxruntime":
+        monkeypatch.setenv("QA_PASSAGE_RUNTIME", "onnxruntime")
+    fast.release_runner()
+    yield fast
+    fast.release_runner()
+
+
+def test_passages_match_sentence_transformers(bulk, embedder):
+    texts = seed_texts() + dev_passages()
+    texts.append("Presiden menyampaikan pidato kenegaraan di depan anggota DPR. " * 80)  # > 512 tokens
+    got = bulk.embed_passages(texts)
+    want = embedder.embed_passages(texts)
+    assert cosines(got, want).min() >= PARITY, bulk.runner_note
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-4)
+    assert bulk.tokens_embedded >= len(texts)
+
+
+def test_passage_token_ids_are_sentence_transformers_ids(fast, embedder):
+    texts = [fast.passage_prompt + t for t in seed_texts() + dev_passages()]
+    tokenizer = embedder.model.tokenizer
+    want = tokenizer(texts, truncation=True, max_length=int(embedder.model.max_seq_length))["input_ids"]
+    assert [fast.token_ids(t) for t in texts] == want
+
+
+def test_the_runner_is_named_or_the_reason_it_is_not_used(bulk):
+    bulk.embed_passages(seed_texts()[:50])
+    if os.environ.get("QA_PASSAGE_RUNTIME") == "onnxruntime":
+        assert bulk.runner_note.startswith("onnxruntime float32 (QA_PASSAGE_RUNTIME=onnxruntime")
+        assert bulk.passage_runner() is None
+    else:
+        assert bulk.runner_note.startswith(("OpenVINO", "onnxruntime float32 ("))
+
+
+def test_batches_cover_every_text_once_in_few_shapes(fast):
+    from index.models.onnx_encoder import BATCH_TOKENS, WIDTHS
+
+    ids = [fast.token_ids(fast.passage_prompt + t) for t in seed_texts()]
+    seen: list[int] = []
+    shapes = set()
+    for rows, embeds, mask in fast._batches(ids, 32, fixed=True):
+        seen += rows
+        shapes.add(mask.shape)
+        assert embeds.shape[:2] == mask.shape and mask.shape[1] in WIDTHS
+        assert mask.shape[0] * mask.shape[1] <= max(BATCH_TOKENS, mask.shape[1])
+        for row, i in enumerate(rows):
+            assert mask[row].sum() == len(ids[i])
+    assert sorted(seen) == list(range(len(ids)))
+    assert len(shapes) <= len(WIDTHS)
+
+
+def test_an_index_written_by_either_path_is_extended_by_the_other(embedder, fast, tmp_path,
+                                                                 monkeypatch):
+    """Built by sentence-transformers, added to by the export (and the other way round): the
+    same manifest, a clean verify, and the added article ranks first for its question."""
+    import index.models.onnx_encoder as encoder
+    from index.indexing.build import build_index
+    from index.indexing.lifecycle import add_paths, open_writable
+    from index.storage import open_store
+    from qa.paths import seeds_dir
+    from qa.retrieve import retrieve
+
+    monkeypatch.setattr(encoder, "RUNNER_MIN", 1)
+    quake = tmp_path / "gempa.txt"
+    quake.write_text("Gempa bumi berkekuatan 6,1 magnitudo mengguncang Kabupaten Cianjur pada "
+                     "Senin siang.\n\nBadan Meteorologi menyatakan gempa tidak berpotensi tsunami, "
+                     "namun ratusan rumah warga rusak berat.\n", encoding="utf-8")
+    for first, second in ((embedder, fast), (fast, embedder)):
+        folder = tmp_path / f"index-{type(first).__name__}"
+        build_index([seeds_dir()], folder, first)
+        with open_writable(folder, second) as store:
+            report = add_paths(store, second, [quake])
+        assert report.added == 1
+        with open_store(folder) as store:
+            assert store.verify() == []
+            question = "Berapa kekuatan gempa yang mengguncang Cianjur?"
+            hits = retrieve(store, fast.embed_queries([question])[0], question, 3)
+            assert Path(hits[0].source).name == "gempa.txt"
+
+
+def test_qa_index_add_never_imports_torch(default_model_dir, tmp_path):
+    from qa.paths import seeds_dir
+
+    code = (
+        "import json, sys\n"
+        "from qa.cli import main\n"
+        "sys.argv = ['qa', 'index', 'add', sys.argv[1], '--index', sys.argv[2], '--json']\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        f"heavy = sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})\n"
+        "print(json.dumps(heavy), file=sys.stderr)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "QA_MODEL_CACHE": str(default_model_dir.parent)}
+    env.pop("QA_MODEL", None)
+    proc = subprocess.run([sys.executable, "-c", code, str(seeds_dir()), str(tmp_path / "index")],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stderr.strip().splitlines()[-1]) == []
+    report = json.loads(proc.stdout)
+    assert report["added"] > 0 and report["texts_per_second"] > 0
+    assert report["tokens_per_second"] >= report["texts_per_second"]
