@@ -19,6 +19,19 @@ EXPORT_VERSION = 4
 # (`index.models.TOKEN_STATE_LAYER`) that the confidence judgement matches words with.
 SENTENCE_OUTPUT = "sentence_embedding"
 TOKENS_OUTPUT = "token_states"
+# An export (and the bfloat16 runner of its graph) is used only when it reproduces the
+# reference within this cosine on the probe texts.
+PARITY_MIN = 0.9999
+# Probe texts for the parity check: both languages, both prompts, a tie-prone short text,
+# special-token strings inside text, odd whitespace, marks, and one text past 512 tokens.
+PROBES = [
+    "Who summoned the Russian ambassador?",
+    "Siapa yang memanggil duta besar Rusia?",
+    "Berapa korban banjir di Jakarta Timur pada hari Senin?",
+    "  spaces   inside and <s> specials </s> <unk>  ",
+    "café naïve e\u0301 \u00e9t\u00e9 — 😀 ｶﾀｶﾅ",
+    "Presiden menyampaikan pidato kenegaraan di depan anggota DPR. " * 60,
+]
 
 
 def export_dir(model_dir: Path) -> Path:

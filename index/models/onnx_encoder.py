@@ -224,7 +224,7 @@ class OnnxEncoder:
         export's probe texts (both languages, odd characters, one past 512 tokens)."""
         import numpy as np
 
-        from index.models.onnx_export import PROBES
+        from index.models.export_format import PROBES
 
         ids = [self._tokenizer.encode(self.passage_prompt + t) for t in PROBES]
         want = np.concatenate([self._run([i]) for i in ids])

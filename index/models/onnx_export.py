@@ -27,23 +27,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from index.models import TOKEN_STATE_LAYER
-from index.models.export_format import (EXPORT_VERSION, GRAPH_FILE, META_FILE, SENTENCE_OUTPUT,
-                                        TOKENS_OUTPUT, export_dir, safetensors_header)
+from index.models.export_format import (EXPORT_VERSION, GRAPH_FILE, META_FILE, PARITY_MIN, PROBES,
+                                        SENTENCE_OUTPUT, TOKENS_OUTPUT, export_dir,
+                                        safetensors_header)
 from index.models.folder_swap import rebuilt
 
 WEIGHTS_FILE = "model.safetensors"
-PARITY_MIN = 0.9999
 OPSET = 17
-# Probe texts for the parity check: both languages, both prompts, a tie-prone short text,
-# special-token strings inside text, odd whitespace, marks, and one text past 512 tokens.
-PROBES = [
-    "Who summoned the Russian ambassador?",
-    "Siapa yang memanggil duta besar Rusia?",
-    "Berapa korban banjir di Jakarta Timur pada hari Senin?",
-    "  spaces   inside and <s> specials </s> <unk>  ",
-    "café naïve e\u0301 \u00e9t\u00e9 — 😀 ｶﾀｶﾅ",
-    "Presiden menyampaikan pidato kenegaraan di depan anggota DPR. " * 60,
-]
 
 
 class ExportError(ValueError):

@@ -119,7 +119,7 @@ def wanted_runtime() -> str | None:
 def load_runner(export_dir: Path, check: Callable[[OpenVinoRunner], float]) -> OpenVinoRunner:
     """The graph compiled for this CPU, after `check` (the worst cosine against float32 on
     probe texts) passed. Raises RunnerUnavailable with the reason otherwise."""
-    from index.models.onnx_export import PARITY_MIN
+    from index.models.export_format import PARITY_MIN
 
     asked = wanted_runtime()
     if asked == ONNXRUNTIME:
