@@ -116,8 +116,8 @@ def ensure_default_model(
             if read_export(final, info["fingerprint"]) is None:  # else another process did it
                 export(final, info["fingerprint"], progress=say)
     except (OSError, ExportError) as exc:
-        say(f"Could not export the model for fast questions ({exc}); "
-            "questions will be embedded with sentence-transformers.")
+        say(f"Could not export the model for fast questions and indexing ({exc}); "
+            "sentence-transformers will embed instead.")
     return final
 
 

@@ -1,9 +1,10 @@
-"""Export a prepared sentence-transformers folder so questions can be embedded without torch.
+"""Export a prepared sentence-transformers folder so questions and passages can be embedded without torch.
 
 Importing torch and sentence-transformers costs several seconds, which a one-off `qa ask`
 would pay for one short question. So, once, when the model is prepared, the encoder is
-exported to ONNX and a cold process embeds with onnxruntime (see `index.models.onnx_encoder`);
-sentence-transformers stays the indexing engine.
+exported to ONNX and a cold process embeds with onnxruntime (see `index.models.onnx_encoder`).
+Indexing runs the same export (in bfloat16 where the CPU has it: `index.models.openvino_runner`);
+sentence-transformers stays the reference it is checked against.
 
 The word-embedding table (250k x 384 floats, 80% of the weights) is left out of the graph:
 onnxruntime takes ~0.8-2.5 s to create a session holding it against ~0.15-0.25 s without it
@@ -49,7 +50,7 @@ def export(model_dir: Path, fingerprint: str, progress: Callable[[str], None] | 
     """
     say = progress or (lambda _msg: None)
     model_dir = Path(model_dir)
-    say("Exporting the embedding model for fast questions (one time)...")
+    say("Exporting the embedding model for fast questions and indexing (one time)...")
     with rebuilt(export_dir(model_dir), is_ours=lambda p: (p / META_FILE).is_file()) as tmp:
         tmp.mkdir()
         meta = _write(model_dir, tmp, fingerprint)
