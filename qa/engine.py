@@ -49,20 +49,10 @@ class Engine:
             release()
         import gc
 
+        from index.heap import hand_back_free_memory
+
         gc.collect()
-        _hand_back_free_memory()
-
-
-def _hand_back_free_memory() -> None:
-    """Return the C heap's free pages to the system: glibc keeps what torch's allocations
-    freed, so without this the process stays as large as its largest re-sync. A no-op where
-    there is no glibc."""
-    import ctypes
-
-    try:
-        ctypes.CDLL(None).malloc_trim(0)  # the symbols already loaded, libc's among them
-    except (OSError, AttributeError):
-        pass
+        hand_back_free_memory()
 
 
 def load_st_model(name: str | None, say: Callable[[str], None] | None = None) -> Embedder:

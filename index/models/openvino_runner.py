@@ -21,6 +21,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from index.heap import hand_back_free_memory
 from index.models.export_format import GRAPH_FILE, SENTENCE_OUTPUT
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ class OpenVinoRunner:
             self._queue.wait_all()
         self._compiled = self._queue = self._output = None
         self._band = -1
-        _hand_back_free_memory()
+        hand_back_free_memory()
 
     def run(self, batches: Iterable[Batch], out: np.ndarray,
             on_batch: Callable[[int], None] | None = None) -> None:
@@ -93,16 +94,6 @@ class OpenVinoRunner:
         self.close()
         if on_batch is not None:
             on_batch(done[0])
-
-
-def _hand_back_free_memory() -> None:
-    """Return freed heap pages to the system: glibc keeps what OpenVINO's threads freed."""
-    import ctypes
-
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
 
 
 def _band(width: int) -> int:
