@@ -11,3 +11,16 @@ SETS = {
     "xling": ("xling_enq_idctx_dev.jsonl", "xling_idctx_passages.jsonl"),
     "xquad": ("xquad_en_dev.jsonl", "xquad_en_passages.jsonl"),
 }
+
+
+def present(names: str):
+    """(name, question file, passage file) for each of the comma-separated sets whose data is
+    here; an absent one is named on stderr and left out."""
+    import sys
+
+    for name in names.split(","):
+        qfile, pfile = SETS[name]
+        if not (DATA / qfile).is_file():
+            print(f"{name}: {DATA / qfile} absent, skipped", file=sys.stderr)
+            continue
+        yield name, DATA / qfile, DATA / pfile

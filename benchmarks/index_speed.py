@@ -77,7 +77,7 @@ def main() -> int:
     st_s = time.perf_counter() - started
 
     prompted = [fast.passage_prompt + t for t in texts]
-    want = model.tokenizer(prompted, truncation=True, max_length=int(model.max_seq_length))["input_ids"]
+    want = st.reference_ids(prompted)
     ids_differ = sum(w != fast.token_ids(t) for w, t in zip(want, prompted))
     cos = (ours * ref).sum(1)
     weights = sum(p.numel() for n, p in model.named_parameters() if "word_embeddings" not in n)

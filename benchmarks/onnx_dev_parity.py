@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.devsets import DATA, SETS  # noqa: E402
+from benchmarks.devsets import present  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,13 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     fast = load_model(None)
     assert isinstance(fast, OnnxEncoder), "the default model has no ONNX export"
     rows = []
-    for name in args.sets.split(","):
-        qfile, pfile = SETS[name]
-        if not (DATA / qfile).is_file():
-            print(f"{name}: {DATA / qfile} absent, skipped", file=sys.stderr)
-            continue
-        questions = load_questions(DATA / qfile)[: args.limit or None]
-        store, folder = pool_index(DATA / pfile, st)
+    for name, qpath, ppath in present(args.sets):
+        questions = load_questions(qpath)[: args.limit or None]
+        store, folder = pool_index(ppath, st)
         started = time.perf_counter()
         try:
             ranked: dict[str, dict[str, list[str]]] = {"st": {}, "onnx": {}}

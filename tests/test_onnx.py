@@ -222,22 +222,29 @@ def test_open_engine_answers_with_the_export(seed_index, default_model_dir, monk
         engine.close()
 
 
-def test_qa_ask_never_imports_torch(seed_index, default_model_dir):
+def run_qa_counting_heavy(default_model_dir, *args: str) -> tuple[str, list[str]]:
+    """`qa ARGS` in a fresh process: (its stdout, the heavy modules it imported)."""
     code = (
         "import json, sys\n"
         "from qa.cli import main\n"
-        "sys.argv = ['qa', 'ask', sys.argv[1], '--json', '--index', sys.argv[2]]\n"
+        "sys.argv = ['qa', *sys.argv[1:]]\n"
         "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
         f"heavy = sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})\n"
         "print(json.dumps(heavy), file=sys.stderr)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "QA_MODEL_CACHE": str(default_model_dir.parent)}
     env.pop("QA_MODEL", None)
-    proc = subprocess.run([sys.executable, "-c", code, "Siapa yang memanggil duta besar Rusia?", str(seed_index)],
-                          env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True,
+                          text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stderr.strip().splitlines()[-1]) == []
-    top = json.loads(proc.stdout)["hits"][0]
+    return proc.stdout, json.loads(proc.stderr.strip().splitlines()[-1])
+
+
+def test_qa_ask_never_imports_torch(seed_index, default_model_dir):
+    out, heavy = run_qa_counting_heavy(default_model_dir, "ask", "Siapa yang memanggil duta besar Rusia?",
+                                       "--json", "--index", str(seed_index))
+    assert heavy == []
+    top = json.loads(out)["hits"][0]
     assert top["line"] == 4 and "memanggil duta besar Rusia" in top["answer_sentence"]
 
 

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from test_onnx import DATA, HEAVY, PARITY, ROOT, cosines, fast  # noqa: F401 - `fast` is a fixture
+from test_onnx import DATA, PARITY, cosines, fast, run_qa_counting_heavy  # noqa: F401 - `fast` is a fixture
 
 
 def seed_texts() -> list[str]:
@@ -66,9 +64,7 @@ def test_passages_match_sentence_transformers(bulk, embedder):
 
 def test_passage_token_ids_are_sentence_transformers_ids(fast, embedder):
     texts = [fast.passage_prompt + t for t in seed_texts() + dev_passages()]
-    tokenizer = embedder.model.tokenizer
-    want = tokenizer(texts, truncation=True, max_length=int(embedder.model.max_seq_length))["input_ids"]
-    assert [fast.token_ids(t) for t in texts] == want
+    assert [fast.token_ids(t) for t in texts] == embedder.reference_ids(texts)
 
 
 def test_the_runner_is_named_or_the_reason_it_is_not_used(bulk):
@@ -129,20 +125,9 @@ def test_an_index_written_by_either_path_is_extended_by_the_other(embedder, fast
 def test_qa_index_add_never_imports_torch(default_model_dir, tmp_path):
     from qa.paths import seeds_dir
 
-    code = (
-        "import json, sys\n"
-        "from qa.cli import main\n"
-        "sys.argv = ['qa', 'index', 'add', sys.argv[1], '--index', sys.argv[2], '--json']\n"
-        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-        f"heavy = sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})\n"
-        "print(json.dumps(heavy), file=sys.stderr)\n"
-    )
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "QA_MODEL_CACHE": str(default_model_dir.parent)}
-    env.pop("QA_MODEL", None)
-    proc = subprocess.run([sys.executable, "-c", code, str(seeds_dir()), str(tmp_path / "index")],
-                          env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stderr.strip().splitlines()[-1]) == []
-    report = json.loads(proc.stdout)
+    out, heavy = run_qa_counting_heavy(default_model_dir, "index", "add", str(seeds_dir()),
+                                       "--index", str(tmp_path / "index"), "--json")
+    assert heavy == []
+    report = json.loads(out)
     assert report["added"] > 0 and report["texts_per_second"] > 0
     assert report["tokens_per_second"] >= report["texts_per_second"]

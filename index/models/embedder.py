@@ -114,6 +114,12 @@ class Embedder:
                 on_batch(done)
         return out
 
+    def reference_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each text (prompt already in it) as the model's own tokenizer gives
+        them, truncated as `encode` truncates: what an export's tokenizer is held to."""
+        tokenizer = self.model.tokenizer
+        return tokenizer(list(texts), truncation=True, max_length=int(self.model.max_seq_length))["input_ids"]
+
     def token_states(self, text: str, side: str = "query") -> TokenStates:
         """The text's token states at `TOKEN_STATE_LAYER`, with the `side`'s prompt applied
         and then left out (see `index.models.token_states`). Only for a Transformer-first
