@@ -12,9 +12,10 @@ counts the clients), so a second client writes while the first one reads. What c
 shared is a sentence-transformers model answering and indexing at once (its tokenizer is not
 safe for concurrent use): `runs_beside_answers` tells the caller when to queue instead.
 
-Indexing needs torch and sentence-transformers (about 750 MB beside the ONNX model that
-answers), so the model is loaded only once a paragraph actually needs embedding, and released
-when the re-sync ends: a re-sync that finds nothing new never grows the process.
+The ONNX model that answers also embeds the new paragraphs (onnxruntime runs concurrent
+calls safely); what a large re-sync loads beside it (the bfloat16 runner) is loaded only
+once paragraphs need embedding and released when the re-sync ends, so a re-sync that finds
+nothing new never grows the process.
 """
 from __future__ import annotations
 
@@ -81,8 +82,8 @@ def runs_beside_answers(engine: Engine) -> bool:
 
 
 class _ModelOnDemand:
-    """The engine's indexing model as the library's `Embedder`, loaded at the first text to
-    embed. The manifest fields come from the model that answers, which the index was opened
+    """The engine's indexing model as the library's `Embedder`, fetched at the first text to
+    embed (a model without an export is loaded then). The manifest fields come from the model that answers, which the index was opened
     with (the same model: its ONNX export carries the same fingerprint and prompts)."""
 
     def __init__(self, engine: Engine, progress: Progress | None) -> None:
