@@ -83,7 +83,7 @@ def runs_beside_answers(engine: Engine) -> bool:
 
 class _ModelOnDemand:
     """The engine's indexing model as the library's `Embedder`, fetched at the first text to
-    embed (a model without an export is loaded then). The manifest fields come from the model that answers, which the index was opened
+    embed. The manifest fields come from the model that answers, which the index was opened
     with (the same model: its ONNX export carries the same fingerprint and prompts)."""
 
     def __init__(self, engine: Engine, progress: Progress | None) -> None:
