@@ -6,7 +6,7 @@ Run:  QA_MODEL_CACHE=/tmp/qacache python benchmarks/layout_indosum.py \\
 The source index (any layout, any schema version) is copied twice. One copy is moved to
 exact search (QA_FLAT_MAX_VECTORS above its size), the other to the layout qa picks for its
 size (4-bit IVF codes past 100k vectors), each by one commit that re-adds an article with
-its own stored vectors, which is where index.storage.faiss.vectors.fit migrates a layout. Both copies then
+its own stored vectors, which is where index.storage.faiss.vectors.migrate moves a layout. Both copies then
 hold the same vectors (the float16 table's), so any difference in answers is the layout's.
 Queries are the first sentence of IndoSum summaries (as in milvus_indosum.py), embedded
 once; per question both copies rank with the product's qa.retrieve.retrieve (top 5: dense and

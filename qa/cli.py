@@ -14,7 +14,7 @@ import typer
 
 from index.errors import UserError
 from qa.filter_options import ArticleOpt, SinceOpt, SourceOpt, UntilOpt, article_filter
-from qa.index_options import BackendOpt, CollectionOpt, IndexOpt, ModelOpt, UriOpt
+from qa.index_options import BackendOpt, CollectionOpt, IndexOpt, JsonOpt, ModelOpt, UriOpt
 
 app = typer.Typer(
     help="Ask questions about a folder of news articles (Indonesian, English, mixed).",
@@ -252,6 +252,7 @@ def index_build(
     uri: UriOpt = None,
     collection: CollectionOpt = None,
     model: ModelOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Build (or rebuild) the index from PATHS; the old index stays until the new one is done."""
     from index.storage import check_replaceable
@@ -262,13 +263,13 @@ def index_build(
     with _Bar() as bar:
         report = build(paths, index_ref, _model(model), progress=bar, say=_say)
     _report_errors(report.errors)
-    _say(f"Indexed {report.articles} articles, {report.paragraphs} paragraphs into {index_ref} "
-         f"in {report.seconds:.1f} s")
+    if as_json:
+        _out_json(report.as_dict())
+    else:
+        _say(f"Indexed {report.articles} articles, {report.paragraphs} paragraphs into {index_ref} "
+             f"in {report.seconds:.1f} s")
     if report.errors:
         raise typer.Exit(1)
-
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 
 def _lock_timeout() -> float | None:
@@ -610,7 +611,7 @@ def index_verify(ctx: typer.Context, index: IndexOpt = None, backend: BackendOpt
 @index_app.command("rebuild")
 def index_rebuild(ctx: typer.Context, index: IndexOpt = None, backend: BackendOpt = None,
                   uri: UriOpt = None, collection: CollectionOpt = None,
-                  model: ModelOpt = None) -> None:
+                  model: ModelOpt = None, as_json: JsonOpt = False) -> None:
     """Re-embed every stored paragraph, e.g. after a model or passage-recipe change.
 
     Works from the stored text (the source files are not needed), writes a new index beside
@@ -627,6 +628,9 @@ def index_rebuild(ctx: typer.Context, index: IndexOpt = None, backend: BackendOp
     embedder = load_model(name, _say)
     with _Bar() as bar:
         report = rebuild(index_ref, embedder, progress=bar, say=_say, lock_timeout=_lock_timeout())
+    if as_json:
+        _out_json(report.as_dict())
+        return
     _say(f"Re-embedded {report.updated} articles, {report.paragraphs_embedded} paragraphs "
          f"({report.vectors_embedded} vectors) with {embedder.name} in {report.seconds:.1f} s")
 

@@ -55,6 +55,8 @@ ModelOpt = Annotated[
                  "(default: $QA_MODEL, else the index's own model; new indexes: multilingual-e5-small).",
                  show_default=False),
 ]
+# The index commands' machine-readable report.
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 
 def from_env(ctx: typer.Context) -> frozenset[str]:

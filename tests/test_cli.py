@@ -111,9 +111,13 @@ def test_build_with_a_bad_file_keeps_good_ones_and_fails(cli_env, tmp_path):
                                   encoding="utf-8")
     (corpus / "b.txt").write_bytes(b"Judul\n\xff\xfe\n")
     index = tmp_path / "idx"
-    proc = run_qa(["index", "build", str(corpus), "--index", str(index)], cli_env, check=False)
+    proc = run_qa(["index", "build", str(corpus), "--index", str(index), "--json"], cli_env,
+                  check=False)
     assert proc.returncode == 1
     assert "b.txt: not valid UTF-8" in proc.stderr and "Traceback" not in proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["articles"] == 1 and any("b.txt" in e for e in report["errors"])
+    assert report["texts_per_second"] > 0 and report["tokens_per_second"] >= report["texts_per_second"]
     data = json.loads(run_qa(["ask", "Where was the flood?", "--json", "--index", str(index)], cli_env).stdout)
     assert data["hits"][0]["article_id"] == "a"
     # Rebuilding from a path that does not exist fails and leaves the index as it was.

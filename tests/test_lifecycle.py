@@ -163,9 +163,9 @@ def test_sync_mirrors_the_folder_and_leaves_other_sources_alone(store, embedder,
 
 def test_interrupted_big_add_keeps_committed_chunks(store, embedder, tmp_path, monkeypatch):
     """A first add of a big corpus commits in chunks: stopped half-way, the next add resumes."""
-    from index.indexing import lifecycle
+    from index.indexing import chunked
 
-    monkeypatch.setattr(lifecycle, "COMMIT_MIN_PARAGRAPHS", 2)
+    monkeypatch.setattr(chunked, "COMMIT_MIN_PARAGRAPHS", 2)
     folder = tmp_path / "many"
     for i in range(6):
         write(folder / f"a{i}.txt", f"Judul {i}\n\nParagraf satu artikel {i} tentang pasar induk.\n\n"
@@ -550,8 +550,10 @@ def test_rebuild_command_after_model_change(cli_env, tmp_path):
     refused = run_qa(["index", "add", str(corpus), "--model", minilm], cli_env, check=False)
     assert refused.returncode == 1 and "qa index rebuild" in refused.stderr
     started = time.perf_counter()
-    run_qa(["index", "rebuild", "--model", minilm], cli_env)
+    rebuilt = json.loads(run_qa(["index", "rebuild", "--model", minilm, "--json"], cli_env).stdout)
     assert time.perf_counter() - started < 300
+    assert rebuilt["updated"] == 1 and rebuilt["texts_per_second"] > 0
+    assert rebuilt["tokens_per_second"] is None  # sentence-transformers does not count them
     status_out = json.loads(run_qa(["index", "status", "--json"], cli_env).stdout)
     assert status_out["model"] == minilm and status_out["articles"] == 1
     # Without --model, add now uses the index's own (new) model.
@@ -559,3 +561,39 @@ def test_rebuild_command_after_model_change(cli_env, tmp_path):
     assert (report["added"], report["unchanged"]) == (1, 1)
     data = json.loads(run_qa(["ask", "Why did markets fall?", "--json"], cli_env).stdout)
     assert data["hits"][0]["article_id"] == "rates"
+
+
+def test_a_build_writes_a_chunk_at_a_time_like_an_add(embedder, tmp_path, monkeypatch):
+    """A build (and a rebuild, which builds from the stored text) holds one commit's chunk of
+    vectors at a time, as an add does, not the whole corpus's; the index is the same."""
+    from index.indexing import chunked
+    from index.indexing.build import build_index
+
+    monkeypatch.setattr(chunked, "COMMIT_MIN_PARAGRAPHS", 2)
+    monkeypatch.setattr(chunked, "COMMIT_MAX_PARAGRAPHS", 4)
+    folder = tmp_path / "many"
+    for i in range(6):
+        write(folder / f"a{i}.txt", f"Judul {i}\n\nParagraf satu artikel {i} tentang pasar induk.\n\n"
+                                    "Paragraf dua yang sama di setiap artikel tentang harga cabai.\n")
+    chunks: list[int] = []
+    rows = chunked.ChunkedEmbedding.rows
+
+    def counted(self, articles):
+        chunks.append(sum(len(a.paragraphs) for a in articles))
+        return rows(self, articles)
+
+    monkeypatch.setattr(chunked.ChunkedEmbedding, "rows", counted)
+    report = build_index([folder], tmp_path / "built", embedder)
+    assert sum(chunks) == 12 and len(chunks) >= 3 and max(chunks) <= 4
+    with open_writable(tmp_path / "added", embedder) as added:
+        add_paths(added, embedder, [folder])
+        want = {a.id: [p.text for p in added.article_paragraphs(a.id)] for a in added.articles()}
+    with open_writable(tmp_path / "built", embedder) as built:
+        assert verify(built) == []
+        assert {a.id: [p.text for p in built.article_paragraphs(a.id)] for a in built.articles()} == want
+        paragraph = built.article_paragraphs("a3")[1]
+        vector = embedder.embed_passages([paragraph.text])[0]
+        assert built.search_dense(vector, 1)[0][0] == paragraph.id
+        stored = built.summary()["vectors"]
+    # The paragraph all six articles share is embedded once.
+    assert report.embedded < stored

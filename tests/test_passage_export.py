@@ -131,3 +131,49 @@ def test_qa_index_add_never_imports_torch(default_model_dir, tmp_path):
     report = json.loads(out)
     assert report["added"] > 0 and report["texts_per_second"] > 0
     assert report["tokens_per_second"] >= report["texts_per_second"]
+
+
+def test_questions_after_a_bulk_job_embed_as_before(bulk):
+    """A bulk job lets go of onnxruntime once the runner is checked (an indexing run needs
+    nothing else from it); the next question opens it again and gets the same vector."""
+    questions = ["Siapa yang memanggil duta besar Rusia?", "Who summoned the Russian ambassador?"]
+    before = bulk.embed_queries(questions)
+    bulk.embed_passages(seed_texts()[:40])
+    after = bulk.embed_queries(questions)
+    assert cosines(after, before).min() >= 0.99999
+
+
+def test_openvino_compiles_a_float16_copy_of_the_graph_written_once(fast, monkeypatch):
+    """The runner compiles OpenVINO's own format with float16 weights, mapped from a file
+    beside the export (43 MB, where the ONNX graph's float32 weights are 86 MB), written at
+    the first load and read by every later one."""
+    import platform
+
+    import index.models.onnx_encoder as encoder
+    from index.models.openvino_runner import IR_DIRNAME, IR_FILE
+
+    monkeypatch.setattr(encoder, "RUNNER_MIN", 1)
+    monkeypatch.setenv("QA_PASSAGE_RUNTIME", "openvino")  # even without bfloat16
+    fast.release_runner()
+    try:
+        runner = fast.passage_runner()
+        if platform.machine().lower() not in ("x86_64", "amd64"):  # openvino is not a dependency
+            assert runner is None and "OpenVINO is not installed" in fast.runner_note
+            return
+        assert runner is not None, fast.runner_note
+        graph = fast._export_dir / IR_DIRNAME / IR_FILE
+        weights = graph.with_suffix(".bin")
+        assert graph.is_file() and weights.stat().st_size < 0.6 * (fast._export_dir / "model.onnx.data").stat().st_size
+        written = weights.stat().st_mtime_ns
+        fast.release_runner()
+        assert fast.passage_runner() is not None
+        assert weights.stat().st_mtime_ns == written
+        texts = seed_texts()[:30]
+        monkeypatch.setenv("QA_PASSAGE_RUNTIME", "onnxruntime")
+        fast.release_runner()
+        want = fast.embed_passages(texts)
+        monkeypatch.setenv("QA_PASSAGE_RUNTIME", "openvino")
+        fast.release_runner()
+        assert cosines(fast.embed_passages(texts), want).min() >= PARITY
+    finally:
+        fast.release_runner()

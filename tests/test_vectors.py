@@ -195,6 +195,24 @@ def test_rescoring_leaves_out_views_a_writer_removed_meanwhile(tmp_path, limit):
     reader.close()
 
 
+def test_a_writer_holds_no_copy_of_the_vectors_between_writes(tmp_path, limit):
+    """Between two writes a writer only reads, so it maps the committed file as a reader does:
+    a long add would otherwise hold a flat index's copy (150 MB at 100,000 vectors) while it
+    embeds the next chunk. Its searches and its next write still see everything."""
+    path = tmp_path / "idx"
+    with Store.create(path, MANIFEST) as store:
+        first = add(store, articles("a", 20), seed=1)
+        assert store._faiss is None
+        pid, v = next(iter(first.items()))
+        assert store.search_dense(v[0], 1)[0][0] == pid
+        second = add(store, articles("b", 20), seed=2)  # a write after a mapped read
+        assert store._faiss is None
+        for stored in (first, second):
+            for pid, v in list(stored.items())[::7]:
+                assert store.search_dense(v[0], 1)[0][0] == pid
+        assert store.counts() == (40, 160) and store.verify() == []
+
+
 def test_a_damaged_vectors_table_stops_the_migration_and_loses_nothing(tmp_path, limit):
     import sqlite3
 

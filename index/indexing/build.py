@@ -8,9 +8,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from index.corpus.passages import RECIPE, passage_views
+from index.corpus.passages import RECIPE
 from index.corpus.types import Article
 from index.errors import ReadError, UserError
 
@@ -24,9 +24,20 @@ if TYPE_CHECKING:
 class BuildReport:
     articles: int = 0
     paragraphs: int = 0
-    embedded: int = 0
+    embedded: int = 0  # vectors embedded: a text repeated in the corpus is embedded once
     seconds: float = 0.0
+    embed_seconds: float = 0.0  # of `seconds`, spent embedding
+    tokens_embedded: int = 0  # 0 where the model does not count them (sentence-transformers)
     errors: list[ReadError] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        from index.indexing.chunked import per_second
+
+        return {"articles": self.articles, "paragraphs": self.paragraphs,
+                "vectors_embedded": self.embedded, "seconds": round(self.seconds, 3),
+                "texts_per_second": per_second(self.embedded, self.embed_seconds),
+                "tokens_per_second": per_second(self.tokens_embedded, self.embed_seconds),
+                "errors": [str(e) for e in self.errors]}
 
 
 def manifest_for(embedder: Embedder) -> Manifest:
@@ -39,17 +50,6 @@ def manifest_for(embedder: Embedder) -> Manifest:
         query_prompt=embedder.query_prompt,
         passage_prompt=embedder.passage_prompt,
     )
-
-
-def embed_articles(articles: list[Article], embedder: Embedder, progress: Progress | None = None):
-    """Vectors for every view of every paragraph, and each paragraph's number of views."""
-    per_paragraph = [passage_views(a, p) for a in articles for p in a.paragraphs]
-    texts = [t for views in per_paragraph for t in views]
-    total = len(texts)
-    if progress:
-        progress("embed", 0, total)
-    on_batch = (lambda done: progress("embed", done, total)) if progress else None
-    return embedder.embed_passages(texts, on_batch=on_batch), [len(v) for v in per_paragraph]
 
 
 def build_index(paths: list[Path], index_ref: IndexRef, embedder: Embedder,
@@ -84,16 +84,28 @@ def follow_only(index_ref: IndexRef, paths: list[Path]) -> None:
 
 def build_from_articles(articles: list[Article], index_ref: IndexRef, embedder: Embedder,
                         progress: Progress | None = None) -> BuildReport:
+    """A new index of `articles` beside the old one, swapped in when complete. It is written
+    as an add writes, a chunk at a time, so a build's memory does not grow with the corpus."""
+    from index.heap import hand_back_free_memory
+    from index.indexing.chunked import ChunkedEmbedding, commit_chunks
     from index.storage import check_replaceable, staged
 
     check_replaceable(index_ref)
     started = time.perf_counter()
     report = BuildReport()
-    vectors, views = embed_articles(articles, embedder, progress)
     with staged(index_ref, manifest_for(embedder)) as store:
-        store.add_articles(articles, vectors, views)
+        embedding = ChunkedEmbedding(store, embedder, articles, progress)
+        chunks = commit_chunks(articles)
+        for n, chunk in enumerate(chunks):
+            rows, views = embedding.rows(chunk)
+            store.add_articles(chunk, rows, views)
+            del rows
+            hand_back_free_memory()
+            if progress:
+                progress("save", n + 1, len(chunks))
     report.articles = len(articles)
     report.paragraphs = sum(len(a.paragraphs) for a in articles)
-    report.embedded = len(vectors)
+    report.embedded = embedding.total
+    report.embed_seconds, report.tokens_embedded = embedding.seconds, embedding.tokens
     report.seconds = time.perf_counter() - started
     return report

@@ -33,8 +33,10 @@ from typing import TYPE_CHECKING, Any
 
 from index.corpus.types import Article, Paragraph
 from index.errors import ReadError, UserError
+from index.heap import hand_back_free_memory
 from index.indexing import Progress
 from index.indexing.build import manifest_for
+from index.indexing.chunked import ChunkedEmbedding, commit_chunks, kept_rows, per_second
 from index.indexing.recorded import followed, record_sources, source_exists
 from index.indexing.sources import Sources, absolute, read_articles
 
@@ -77,18 +79,14 @@ class ChangeReport:
                 "removed": self.removed, "paragraphs_embedded": self.paragraphs_embedded,
                 "vectors_embedded": self.vectors_embedded,
                 "paragraphs_reused": self.paragraphs_reused, "seconds": round(self.seconds, 3),
-                "texts_per_second": _rate(self.vectors_embedded, self.embed_seconds),
-                "tokens_per_second": _rate(self.tokens_embedded, self.embed_seconds),
+                "texts_per_second": per_second(self.vectors_embedded, self.embed_seconds),
+                "tokens_per_second": per_second(self.tokens_embedded, self.embed_seconds),
                 "errors": [str(e) for e in self.errors], "vanished": list(self.vanished)}
 
     def merge(self, other: ChangeReport) -> None:
         """Add `other` into this report: one line for a sync of several folders."""
         for f in fields(self):
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
-
-
-def _rate(count: int, seconds: float) -> float | None:
-    return round(count / seconds, 1) if count and seconds > 0 else None
 
 
 # ---- opening ---------------------------------------------------------------------------------
@@ -181,131 +179,10 @@ def _plan(articles: list[Article], stored: dict[str, StoredArticle]) -> _Plan:
     return plan
 
 
-# ---- embedding with reuse --------------------------------------------------------------------
-
-# An add of a whole corpus commits every so many paragraphs, so an interrupted first add
-# (Ctrl-C, a crash, a laptop lid) keeps what was embedded and the next add resumes there.
-# The chunk grows with the work done, because every commit rewrites the whole vectors file:
-# doubling keeps the total written within about twice the final file. It stops growing at
-# COMMIT_MAX_PARAGRAPHS, whose vectors (about 50,000 with their windows, 75 MB) are what a
-# chunk holds in memory: past that, rewriting the file once more costs less than the memory.
-COMMIT_MIN_PARAGRAPHS = 2000
-COMMIT_MAX_PARAGRAPHS = 10_000
-_REUSE_SLICE = 2000  # text hashes per lookup of reusable vectors
-
-
-def _text_hash(text: str) -> str:
-    # The store's own hash, so lookups by text_hash match what it recorded.
-    from index.storage.checks import text_hash as store_hash
-
-    return store_hash(text)
-
-
-class _Embedding:
-    """Vectors for the paragraphs of articles to write, embedding only texts the index
-    lacks; a text repeated in the batch is embedded once. Planned for all articles first, so
-    the progress bar has one total however many commits the work is split into.
-
-    Memory is bounded by a commit's chunk, not by the corpus: the plan keeps a hash and a
-    view count per paragraph (the window texts are made again when their chunk is embedded),
-    reusable vectors are read from the store chunk by chunk, and a chunk's vectors are let go
-    once it is committed. A text embedded for an earlier chunk is read back from the store."""
-
-    def __init__(self, store: Store, embedder: Embedder, articles: list[Article],
-                 progress: Progress | None) -> None:
-        from index.corpus.passages import passage_views
-
-        self.store = store
-        self.embedder = embedder
-        self.progress = progress
-        self.views = {id(p): (_text_hash(p.text), len(passage_views(a, p)))
-                      for a in articles for p in a.paragraphs}
-        wanted = dict(self.views.values())
-        reusable = self._stored(wanted)
-        todo = {h: n for h, n in wanted.items() if h not in reusable}
-        self.total = sum(todo.values())
-        self.paragraphs_embedded = len(todo)
-        self.paragraphs_reused = len(self.views) - len(todo)
-        self.have: dict[str, Any] = {}  # vectors of the chunk being committed
-        self.done = 0
-        self.seconds = 0.0  # spent in the model, for the rate a report gives
-        self.tokens = 0
-        if progress and self.total:
-            progress("embed", 0, self.total)
-
-    def _stored(self, wanted: dict[str, int], keep: bool = False) -> dict[str, Any]:
-        """Stored vectors for the hashes in `wanted` whose view count matches (one embedded
-        under another recipe cannot be reused), looked up in slices; `keep` False keeps only
-        the view counts, so planning a huge add never holds its reusable vectors."""
-        found: dict[str, Any] = {}
-        hashes = list(wanted)
-        for start in range(0, len(hashes), _REUSE_SLICE):
-            for text_hash, vecs in self.store.stored_views(hashes[start:start + _REUSE_SLICE]).items():
-                if len(vecs) == wanted[text_hash]:
-                    found[text_hash] = vecs if keep else len(vecs)
-        return found
-
-    def rows(self, articles: list[Article]):
-        """(vectors in article/paragraph/view order, views per paragraph) for `articles`."""
-        import numpy as np
-
-        from index.corpus.passages import passage_views
-
-        missing = {self.views[id(p)][0]: self.views[id(p)][1]
-                   for a in articles for p in a.paragraphs if self.views[id(p)][0] not in self.have}
-        self.have.update(self._stored(missing, keep=True))
-        todo: dict[str, list[str]] = {}
-        for a in articles:
-            for p in a.paragraphs:
-                text_hash = self.views[id(p)][0]
-                if text_hash not in self.have and text_hash not in todo:
-                    todo[text_hash] = passage_views(a, p)
-        texts = [t for views in todo.values() for t in views]
-        if texts:
-            base, total, progress = self.done, self.total, self.progress
-            on_batch = (lambda n: progress("embed", base + n, total)) if progress else None
-            counted = getattr(self.embedder, "tokens_embedded", None)
-            started = time.perf_counter()
-            fresh = self.embedder.embed_passages(texts, on_batch=on_batch)
-            self.seconds += time.perf_counter() - started
-            after = getattr(self.embedder, "tokens_embedded", None)
-            if isinstance(counted, int) and isinstance(after, int):
-                self.tokens += after - counted
-            start = 0
-            for text_hash, views in todo.items():
-                self.have[text_hash] = fresh[start:start + len(views)]
-                start += len(views)
-            self.done += len(texts)
-        keys = [self.views[id(p)] for a in articles for p in a.paragraphs]
-        if not keys:
-            return np.zeros((0, self.embedder.dim), dtype=np.float32), []
-        return np.concatenate([self.have[h] for h, _ in keys]), [n for _, n in keys]
-
-    def release(self) -> None:
-        """Let go of the committed chunk's vectors."""
-        self.have = {}
-
-
-def _chunks(articles: list[Article]) -> list[list[Article]]:
-    chunks: list[list[Article]] = []
-    current: list[Article] = []
-    size = done = 0
-    for article in articles:
-        current.append(article)
-        size += len(article.paragraphs)
-        if size >= min(max(COMMIT_MIN_PARAGRAPHS, done), COMMIT_MAX_PARAGRAPHS):
-            chunks.append(current)
-            done += size
-            current, size = [], 0
-    if current or not chunks:
-        chunks.append(current)
-    return chunks
-
-
 # ---- committing ------------------------------------------------------------------------------
 
 
-def _commit(store: Store, write: list[Article], drop: list[str], embedding: _Embedding,
+def _commit(store: Store, write: list[Article], drop: list[str], embedding: ChunkedEmbedding,
             report: ChangeReport, identity: str | None, say: Say | None) -> None:
     """Write one batch atomically, after re-checking it against what other writers did."""
     if not write and not drop:
@@ -325,8 +202,9 @@ def _commit(store: Store, write: list[Article], drop: list[str], embedding: _Emb
         articles = [a for a, k in zip(pending, keep) if k]
         if articles:
             if not all(keep):
-                rows, views = embedding.rows(articles)  # all reused now, nothing embedded
+                rows, views = kept_rows(pending, keep, rows, views)
             store.add_articles(articles, rows, views)
+            rows = None  # stored: not held through the commit, where the index may migrate
         for article in articles:
             if article.id in current:
                 report.updated += 1
@@ -343,15 +221,15 @@ def _apply(store: Store, embedder: Embedder, sources: Sources,
     report.unchanged = plan.unchanged
     if drop_from is not None:
         plan.drop = drop_from({a.id for a in sources.articles})
-    embedding = _Embedding(store, embedder, plan.write, progress)
+    embedding = ChunkedEmbedding(store, embedder, plan.write, progress)
     report.paragraphs_embedded = embedding.paragraphs_embedded
     report.vectors_embedded = embedding.total
     report.paragraphs_reused = embedding.paragraphs_reused
-    chunks = _chunks(plan.write)
+    chunks = commit_chunks(plan.write)
     for n, chunk in enumerate(chunks):
         _commit(store, chunk, plan.drop if n == 0 else [], embedding, report, sources.identity,
                 say)
-        embedding.release()
+        hand_back_free_memory()  # the chunk's arrays, before the next chunk's embedding
         if progress and (plan.write or plan.drop):
             progress("save", n + 1, len(chunks))
     report.embed_seconds, report.tokens_embedded = embedding.seconds, embedding.tokens
@@ -619,7 +497,8 @@ def rebuild(index_ref: IndexRef, embedder: Embedder, progress: Progress | None =
     with open_store(index_ref, writable=True, lock_timeout=lock_timeout) as fresh:
         fresh.record_sources(followed_before)  # the rebuilt index follows what the old one did
     report = ChangeReport(updated=built.articles, paragraphs_embedded=built.paragraphs,
-                          vectors_embedded=built.embedded)
+                          vectors_embedded=built.embedded, embed_seconds=built.embed_seconds,
+                          tokens_embedded=built.tokens_embedded)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -18,6 +18,7 @@ import mmap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
+from index.heap import hand_back_free_memory
 from index.models.export_format import GRAPH_FILE, SENTENCE_OUTPUT, TOKENS_OUTPUT, safetensors_header
 
 if TYPE_CHECKING:
@@ -27,9 +28,10 @@ if TYPE_CHECKING:
     from index.models.token_states import TokenStates
 
 # A batch holds at most this many padded tokens (rows times the longest row). Attention memory
-# grows with rows times width squared: 32 texts of 512 tokens would need 1.2 GB for it alone;
-# and 2,048 or 4,096 tokens a batch were no faster, only larger (benchmarks/RESULTS.md, issue 19).
-BATCH_TOKENS = 1024
+# grows with rows times width squared: 32 texts of 512 tokens would need 1.2 GB for it alone.
+# On the bfloat16 runner 512 was as fast as 1,024 and held 55 MB less; 256 was 30% slower
+# (benchmarks/RESULTS.md, issue 19).
+BATCH_TOKENS = 512
 # Fewer texts than this are embedded by onnxruntime in float32: the bfloat16 runner costs
 # about a second to load and check, and half a second per width band (see openvino_runner).
 RUNNER_MIN = 1000
@@ -66,7 +68,6 @@ class OnnxEncoder:
 
     def __init__(self, model_dir: Path, export_dir: Path, meta: dict[str, Any], name: str) -> None:
         import numpy as np
-        import onnxruntime as ort
 
         from index.models.unigram import UnigramTokenizer
 
@@ -92,6 +93,19 @@ class OnnxEncoder:
         shape = tuple(entry["shape"])
         self._table = np.frombuffer(self._map, dtype="<f4", count=shape[0] * shape[1],
                                     offset=entry["offset"]).reshape(shape)
+        # Opened now: a damaged export must fail here, where load_model falls back.
+        self._ort: Any = self._open_session()
+
+    @property
+    def _session(self) -> Any:
+        """onnxruntime's session, opened again if `_runner_parity` let go of it."""
+        if self._ort is None:
+            self._ort = self._open_session()
+        return self._ort
+
+    def _open_session(self) -> Any:
+        import onnxruntime as ort
+
         options = ort.SessionOptions()
         options.log_severity_level = 3  # warnings about unused initialisers are not the user's business
         options.add_session_config_entry("session.intra_op.allow_spinning",
@@ -99,8 +113,8 @@ class OnnxEncoder:
         # ...and stop spinning when a run returns, or they steal the cores FAISS searches
         # with next (IndoSum, dense search p50 3.9 ms after a sleeping run, 6.6 ms spinning).
         options.add_session_config_entry("session.force_spinning_stop", "1")
-        self._session = ort.InferenceSession(str(Path(export_dir) / GRAPH_FILE), options,
-                                             providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(str(self._export_dir / GRAPH_FILE), options,
+                                    providers=["CPUExecutionProvider"])
 
     def __repr__(self) -> str:
         return f"OnnxEncoder(name={self.name!r}, dim={self.dim}, fingerprint={self.fingerprint[:12]!r})"
@@ -228,6 +242,11 @@ class OnnxEncoder:
 
         ids = [self._tokenizer.encode(self.passage_prompt + t) for t in PROBES]
         want = np.concatenate([self._run([i]) for i in ids])
+        # The runner embeds passages from here on. An indexing run needs onnxruntime for
+        # nothing else, and its weights and arena are 80 MB of the 600 it may use; a later
+        # question opens the session again (0.3 s).
+        self._ort = None
+        hand_back_free_memory()
         got = np.zeros_like(want)
         runner.run(self._batches(ids, len(ids), fixed=True), got)
         return float((want * got).sum(1).min())

@@ -103,6 +103,7 @@ class Store:
         self.unwritable: IndexStoreError | None = None
         self._faiss: faiss.Index | None = None
         self._faiss_generation: int | None = None
+        self._faiss_mapped = False  # a read-only mapping of the file, not a writer's copy
         self._depth = 0
         self._poisoned = False
         self._changed = False
@@ -292,8 +293,10 @@ class Store:
             if new_ids:
                 assert self._faiss is not None
                 keys = np.asarray(faiss_ids, dtype=np.int64)
-                self._faiss.add_with_ids(vecs, keys)
+                # The table first: its float16 copy is gone before a flat index grows (a
+                # copy of the whole index while it moves, 150 MB at 100,000 vectors).
                 vector_table.insert(db, keys, vecs)
+                self._faiss.add_with_ids(vecs, keys)
                 self._vectors_changed = True
         return new_ids
 
@@ -616,14 +619,16 @@ class Store:
             if self._faiss is not None and generation == self._faiss_generation:
                 return self._faiss
             try:
-                index = read_vectors(self.path, generation, mmap=not self.writable)
+                # Mapped, for a writer too: between its writes it only reads, and a copy of a
+                # flat index would hold 1.5 KB a vector for the rest of its run.
+                index = read_vectors(self.path, generation, mmap=True)
             except FileNotFoundError:
                 if self._read_generation() != generation:
                     continue  # a writer committed and cleaned up in between; try the new one
                 raise IndexDamagedError(self.path, f"{vectors_name(generation)} is missing",
                                         text_intact=True) from None
             self._check_dim(index, generation)
-            self._faiss, self._faiss_generation = index, generation
+            self._faiss, self._faiss_generation, self._faiss_mapped = index, generation, True
             return index
         raise IndexStoreError(f"the index at {self.path} keeps changing; try again")
 
@@ -631,14 +636,14 @@ class Store:
         # Inside BEGIN IMMEDIATE and the file lock nobody else can commit, so this generation
         # is the one to build on; another process may have committed since we last loaded.
         generation = self._read_generation()
-        if self._faiss is None or self._faiss_generation != generation:
+        if self._faiss is None or self._faiss_generation != generation or self._faiss_mapped:
             try:
                 index = read_vectors(self.path, generation)
             except FileNotFoundError:
                 raise IndexDamagedError(self.path, f"{vectors_name(generation)} is missing",
                                         text_intact=True) from None
             self._check_dim(index, generation)
-            self._faiss, self._faiss_generation = index, generation
+            self._faiss, self._faiss_generation, self._faiss_mapped = index, generation, False
 
     def _check_dim(self, index: faiss.Index, generation: int) -> None:
         if index.d != self.manifest.dim:
@@ -684,8 +689,11 @@ class Store:
             assert self._faiss is not None and self._faiss_generation is not None
             new_generation = self._faiss_generation + 1
             # Crossing a size threshold migrates here, before anything names the new file.
+            move = ann.migration(self._faiss)
             try:
-                self._faiss = ann.fit(self._faiss, self._table_vectors)
+                if move is not None:  # the old layout goes first; a failure reloads the file
+                    self._faiss = None
+                    self._faiss = ann.migrate(move, self._table_vectors)
             except KeyError as exc:
                 raise IndexUnrepairedError(self.path, exc.args[0]) from None
             _write_vectors(self.path, new_generation, self._faiss)
@@ -693,7 +701,10 @@ class Store:
         db.executemany("INSERT OR REPLACE INTO manifest(key, value) VALUES (?, ?)", updates.items())
         db.execute("COMMIT")  # the commit point
         if new_generation is not None:
-            self._faiss_generation = new_generation
+            # Let go of the copy just written: a long add embeds its next chunk meanwhile, and
+            # a flat index of 100,000 vectors is 150 MB. The next write reads the file again
+            # (a fraction of a second, against the seconds of embedding before it).
+            self._faiss = self._faiss_generation = None
             self._cleanup_stale()
 
     def _cleanup_stale(self) -> None:

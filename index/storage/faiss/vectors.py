@@ -16,7 +16,7 @@ vectors), which HNSW in FAISS lacks.
 
 IVF is trained on the stored vectors themselves when an index crosses the threshold, and
 retrained when it has grown so much that its lists got long (`nlist_for`). Every change of
-layout happens in `fit`, which the store calls just before it writes a new generation file:
+layout happens in `migrate`, which the store calls just before it writes a new generation file:
 a process killed while migrating has written nothing the manifest names, so the previous
 generation stays the committed one.
 
@@ -67,7 +67,7 @@ def rescore_depth(n: int) -> int:
     float16 row read from SQLite, about 3 microseconds."""
     return max(_RESCORE_BASE, round(1000 * math.sqrt(n / 1e6)))
 _KMEANS_ITER = 12
-_ADD_CHUNK = 65_536
+_ADD_CHUNK = 16_384  # vectors read or added at a time: 25 MB as float32
 
 
 @dataclass(frozen=True)
@@ -141,21 +141,43 @@ def empty(dim: int) -> faiss.Index:
     return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
 
-def fit(index: faiss.Index, vectors: Callable[[np.ndarray], np.ndarray],
-        limit: int | None = None) -> faiss.Index:
-    """`index`, or a new one migrated to the layout its size calls for. `vectors(ids)` gives
-    the stored vectors for ids (the store's float16 table: PQ codes cannot be decoded back
-    to what they approximate). The original is left as it was, so a failure part-way loses
-    nothing; vectors are moved in chunks, so a migration never holds a float32 copy of them
-    all (1.5 GB per million)."""
+@dataclass(frozen=True)
+class Migration:
+    """A move to another layout: what to build, and the ids it must hold."""
+
+    target: Layout
+    dim: int
+    keys: np.ndarray
+
+
+def migration(index: faiss.Index, limit: int | None = None) -> Migration | None:
+    """The move `index`'s size calls for, or None when its layout still fits. The caller
+    may let go of `index` before `migrate` builds the new one: a flat index at the threshold
+    is 150 MB, and the store's writer reloads the committed file if the migration fails."""
     import numpy as np
 
     target = wanted(int(index.ntotal), layout_of(index), limit)
     if target == layout_of(index):
-        return index
-    keys = np.sort(ids(index))
-    sample = np.sort(training_rows(len(keys), target)) if target.kind != FLAT else None
-    fresh = new(target, int(index.d), None if sample is None else _unit(vectors(keys[sample])))
+        return None
+    return Migration(target, int(index.d), np.sort(ids(index)))
+
+
+def migrate(move: Migration, vectors: Callable[[np.ndarray], np.ndarray]) -> faiss.Index:
+    """A new index of `move.target` holding `move.keys`. `vectors(ids)` gives the stored
+    vectors for ids (the store's float16 table: PQ codes cannot be decoded back to what they
+    approximate). Vectors are read a chunk at a time, so a migration never holds a float32
+    copy of them all (1.5 GB per million), only its training sample."""
+    import numpy as np
+
+    keys = move.keys
+    sample = None
+    if move.target.kind != FLAT:
+        rows = keys[np.sort(training_rows(len(keys), move.target))]
+        sample = np.empty((len(rows), move.dim), dtype=np.float32)
+        for start in range(0, len(rows), _ADD_CHUNK):
+            sample[start:start + _ADD_CHUNK] = _unit(vectors(rows[start:start + _ADD_CHUNK]))
+    fresh = new(move.target, move.dim, sample)
+    del sample
     for chunk in _chunks(keys):
         fresh.add_with_ids(_unit(vectors(chunk)), chunk)
     return fresh
