@@ -5,8 +5,8 @@ onnxruntime and torch alike reaches only about half of what the machine's matrix
 on batches this small. A CPU with native bfloat16 matrix instructions (AMX or AVX512-BF16)
 multiplies several times faster in bfloat16 with float32 sums, and the pooled, normalised
 vectors stay within cosine 0.9999 of float32 (benchmarks/RESULTS.md, issue 19). OpenVINO
-runs the very ONNX graph the questions use and picks those instructions itself; onnxruntime's
-CPU provider has no bfloat16 kernels on x86.
+runs the graph the questions use (saved once in its own format, with float16 weights) and
+picks those instructions itself; onnxruntime's CPU provider has no bfloat16 kernels on x86.
 
 The runner is used only where it is checked to be faithful: the CPU must report bfloat16, and
 the probe texts must come out within `PARITY_MIN` of onnxruntime's float32 vectors on this
