@@ -84,7 +84,9 @@ def test_added_edited_and_deleted_files_are_applied(embedder, tmp_path):
     write(news / "rates.txt", RATES)  # there before the watch: caught up at start
     with Watching(index, embedder, [news], settle=0.5) as watch:
         wait_for(lambda: "rates" in stored(index), "the start-up catch-up")
-        assert watch.batches[0].catch_up and watch.batches[0].report.added == 1
+        # A batch is reported just after its commit: wait for the report too.
+        first = wait_for(lambda: watch.batches[:1], "the catch-up's report")[0]
+        assert first.catch_up and first.report.added == 1
 
         banjir = write(news / "sub" / "banjir.txt", BANJIR)
         wait_for(lambda: "banjir" in stored(index), "the new file")
@@ -107,7 +109,8 @@ def test_added_edited_and_deleted_files_are_applied(embedder, tmp_path):
         banjir.unlink()
         wait_for(lambda: "banjir" not in stored(index), "the deletion")
         assert set(stored(index)) == {"rates"}
-        assert [b.report.removed for b in watch.batches_with(banjir)][-1] == 1
+        assert wait_for(lambda: [b.report.removed for b in watch.batches_with(banjir)
+                                 if b.report.removed], "the deletion's report") == [1]
 
         # A folder moved in is read through its files; moved out, its articles go.
         write(tmp_path / "outside" / "quake" / "gempa.txt", GEMPA)
@@ -115,6 +118,7 @@ def test_added_edited_and_deleted_files_are_applied(embedder, tmp_path):
         wait_for(lambda: "gempa" in stored(index), "the folder moved in")
         (news / "quake").rename(tmp_path / "outside" / "quake")
         wait_for(lambda: "gempa" not in stored(index), "the folder moved out")
+        wait_for(lambda: watch.batches[-1].report.removed, "the move-out's report")
         assert watch.batches[-1].files == [str(news / "quake")]
     assert not watch.warnings
     with Store.open(index) as store:
@@ -234,7 +238,8 @@ def test_a_watched_folder_that_disappears_removes_nothing(embedder, tmp_path):
         aside.rename(news)
         wait_for(lambda: "rates" not in stored(index), "the catch-up when it is back")
         assert set(stored(index)) == {"banjir", "gempa", "banjir2"}
-        assert watch.batches[-1].catch_up and watch.batches[-1].files == [str(news)]
+        wait_for(lambda: watch.batches[-1].catch_up, "the catch-up's report")
+        assert watch.batches[-1].files == [str(news)]
 
         write(news / "rates.txt", RATES)  # and it is watched again
         wait_for(lambda: "rates" in stored(index), "a new file in the folder that came back")
