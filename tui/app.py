@@ -81,9 +81,10 @@ class QaApp(App):
 
     @property
     def closing(self) -> bool:
-        """True once the app is tearing down its screens: a message from the engine thread
-        (a job that ended as the user quit) then has no chat left to update."""
-        return not any(isinstance(s, ChatScreen) for s in self.screen_stack)
+        """True once the app is shutting down: a message from the engine thread (a job that
+        ended as the user quit) then has no chat left to update. The app stops running before
+        it takes the screens apart, and the chat's widgets go before the chat itself."""
+        return not self.is_running or not any(isinstance(s, ChatScreen) for s in self.screen_stack)
 
     def on_engine_loaded(self, message: EngineLoaded) -> None:
         if self.closing:
