@@ -115,7 +115,7 @@ class ChunkedEmbedding:
 
 
 def kept_rows(articles: list[Article], keep: list[bool], rows: Any,
-          views: list[int]) -> tuple[Any, list[int]]:
+              views: list[int]) -> tuple[Any, list[int]]:
     """The rows and view counts of the kept articles, out of those of all `articles`."""
     take: list[int] = []
     counts: list[int] = []
