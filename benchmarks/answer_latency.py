@@ -30,20 +30,35 @@ QUESTIONS = [
 
 
 def load_revision(rev: str):
-    """The revision's answer module, wired to that revision's confidence module."""
+    """The revision's answer module, wired to that revision's own copies of the qa modules
+    it imports that the working tree may have changed (confidence, alignment, rerank)."""
+    import qa
+
     def source(path):
         return subprocess.run(["git", "show", f"{rev}:{path}"], cwd=ROOT, check=True,
                               capture_output=True, text=True).stdout
 
-    conf = types.ModuleType("baseline_confidence")
-    sys.modules[conf.__name__] = conf  # dataclasses look their module up
-    exec(compile(source("qa/confidence.py"), f"{rev}:qa/confidence.py", "exec"), conf.__dict__)
-    answer = types.ModuleType("baseline_answer")
-    sys.modules[answer.__name__] = answer
-    code = source("qa/answer.py").replace("from qa import confidence, sentence_choice",
-                                          "from qa import sentence_choice")
-    answer.__dict__["confidence"] = conf
-    exec(compile(code, f"{rev}:qa/answer.py", "exec"), answer.__dict__)
+    def load(name, own):
+        module = types.ModuleType(f"baseline_{name}")
+        sys.modules[module.__name__] = module  # dataclasses look their module up
+        module.__dict__.update(own)
+        exec(compile(source(f"qa/{name}.py"), f"{rev}:qa/{name}.py", "exec"), module.__dict__)
+        return module
+
+    saved = dict(vars(qa))
+    try:
+        for name in ("confidence", "alignment", "rerank"):
+            try:
+                setattr(qa, name, load(name, {}))  # `from qa import x` in the next ones finds it
+            except subprocess.CalledProcessError:
+                pass  # the revision has no such module
+        answer = load("answer", {})
+    finally:
+        for name in ("confidence", "alignment", "rerank"):
+            if name in saved:
+                setattr(qa, name, saved[name])
+            elif hasattr(qa, name):
+                delattr(qa, name)
     return answer.answer
 
 
@@ -63,17 +78,22 @@ def main() -> None:
     for fn in (current, baseline):  # warm both paths (model session, caches, stemmer)
         for q in QUESTIONS:
             fn(engine, q)
-    times = {"working tree": [], args.baseline: []}
+    times = {"working tree": {q: [] for q in QUESTIONS}, args.baseline: {q: [] for q in QUESTIONS}}
     for _ in range(args.repeats):
         for q in QUESTIONS:
             for name, fn in (("working tree", current), (args.baseline, baseline)):
                 started = time.perf_counter()
                 fn(engine, q)
-                times[name].append(time.perf_counter() - started)
+                times[name][q].append(time.perf_counter() - started)
     engine.close()
-    for name, ts in times.items():
+    for name, by_question in times.items():
+        ts = [t for per in by_question.values() for t in per]
         print(f"{name:14} answer(): p50 {1000 * statistics.median(ts):.1f} ms, "
               f"mean {1000 * statistics.fmean(ts):.1f} ms over {len(ts)} calls")
+    print("p50 per question (working tree / baseline):")
+    for q in QUESTIONS:
+        print(f"  {1000 * statistics.median(times['working tree'][q]):6.1f} / "
+              f"{1000 * statistics.median(times[args.baseline][q]):6.1f} ms  {q}")
 
 
 if __name__ == "__main__":

@@ -97,9 +97,10 @@ class Asker:
         dense, lexical = candidates(self.store, qvec, question, fusion.candidates, fusion, lexical)
         return coverage, fusion, dense, lexical
 
-    def hits(self, cands, drop: set[int] = frozenset()):
-        """The retrieved list `answer` would see (its depth for `qa ask`'s k), after removal."""
-        from qa import confidence
+    def hits(self, question: str, cands, drop: set[int] = frozenset()):
+        """The retrieved list `answer` would see (its depth for `qa ask`'s k), after removal,
+        re-ranked as the answer path re-ranks it."""
+        from qa import confidence, rerank
         from qa.retrieve import fuse
         from qa.types import Hit
 
@@ -108,10 +109,14 @@ class Asker:
         lexical = [(p, s) for p, s in lexical if p not in drop]
         ranked = fuse(dense, lexical, fusion)[:max(2 * SHOWN, confidence.DEPTH)]
         by_id = {r[0]: r for r in ranked}
-        return [Hit(paragraph_id=p.id, article_id=p.article_id, title=p.title, source=p.source,
+        hits = [Hit(paragraph_id=p.id, article_id=p.article_id, title=p.title, source=p.source,
                     paragraph=p.number, line=p.line, text=p.text, score=by_id[p.id][1],
                     dense_score=by_id[p.id][2], lexical_score=by_id[p.id][3], metadata=dict(p.metadata))
                 for p in self.store.paragraphs([r[0] for r in ranked])]
+        coverage = cands[0]
+        if hits and rerank.applies(self.store.manifest.model, coverage):
+            hits = rerank.rerank(self.embedder, question, hits)
+        return hits
 
     def row(self, question: str, qvec, cands, hits, gold: str | None = None):
         from qa import alignment, confidence
@@ -120,7 +125,9 @@ class Asker:
 
         shown = [g.hit for g in collapse(hits)[:SHOWN]]
         _, sentence_scores = choose_sentences(self.engine, qvec, question, shown[:1])
-        aligned = alignment.aligned(self.embedder, question, hits[0])
+        aligned = hits[0].aligned
+        if aligned is None:
+            aligned = alignment.aligned(self.embedder, question, hits[0])
         out = confidence.signals(question, hits, sentence_scores[0], cands[0], aligned).as_dict()
         terms = confidence.lexical.query_terms(question)
         out.update(
@@ -248,18 +255,18 @@ def main() -> None:
             base = {"set": set_name, "lang": q.lang, "pool": pool_name, "group": group,
                     "id": q.id, "question": q.question}
             if with_removal:
-                pending.append((base, q, v, cands, asker.hits(cands), "full", None, {}))
+                pending.append((base, q, v, cands, asker.hits(q.question, cands), "full", None, {}))
                 drop = removal(store, cands, q, gold_texts.get(q.gold, ""))
-                pending.append((base, q, v, cands, asker.hits(cands, drop), "removed", 0,
+                pending.append((base, q, v, cands, asker.hits(q.question, cands, drop), "removed", 0,
                                 {"removed": len(drop)}))
             elif kind == "offtopic":
                 # Another set's pool may still answer (Wikipedia over Wikipedia): its paragraphs
                 # holding one of the question's answers are removed, as in `removed`.
                 drop = removal(store, cands, q, "")
-                pending.append((base, q, v, cands, asker.hits(cands, drop), kind, 0,
+                pending.append((base, q, v, cands, asker.hits(q.question, cands, drop), kind, 0,
                                 {"removed": len(drop)}))
             else:
-                pending.append((base, q, v, cands, asker.hits(cands), kind,
+                pending.append((base, q, v, cands, asker.hits(q.question, cands), kind,
                                 label(q) if callable(label) else int(label or 0), {}))
         cache.fill([t for p in pending for t in sentence_texts(p[4][0])])
         for base, q, v, cands, hits, k, lab, extra in pending:
@@ -386,11 +393,13 @@ def refresh_words(rows, args, embedder, pool_files, everyday) -> None:
             cands = asker.candidates(q.question, vectors[q.question])
             drop = (removal(store, cands, q, gold_texts.get(q.gold, "")) if r["kind"] in ("removed", "offtopic")
                     else set())
-            hits = asker.hits(cands, drop)
-            drift += abs(hits[0].score - r["top"]) > 1e-3
+            hits = asker.hits(q.question, cands, drop)
+            top = hits[0].score if hits[0].fused_score is None else hits[0].fused_score
+            drift += abs(top - r["top"]) > 1e-3
             terms = confidence.lexical.query_terms(q.question)
             r["words"] = confidence.word_share(terms, hits[0])
-            r["aligned"] = alignment.aligned(embedder, q.question, hits[0])
+            r["aligned"] = (hits[0].aligned if hits[0].aligned is not None
+                            else alignment.aligned(embedder, q.question, hits[0]))
             shown = [g.hit for g in collapse(hits)[:SHOWN]]
             present = [confidence.paragraph_terms(h) for h in shown]
             r["words_shown"] = (sum(any(confidence.mentions(t, p) for p in present) for t in terms)

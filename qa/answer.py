@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from qa import alignment, confidence, filtering, sentence_choice
+from qa import alignment, confidence, filtering, rerank, sentence_choice
 from qa.citations import cite
 from index.corpus.junk import heads_others
 from qa.duplicates import Group, collapse
@@ -74,8 +74,13 @@ def shown_groups(hits: list[Hit], k: int) -> list[Group]:
 def answer_from_query(engine: Engine, question: str, query: Query, k: int = 5) -> Answer:
     """The answer built from a ranking made elsewhere (the question alone, or read in its
     conversation): near-duplicates collapsed, answer sentences chosen with the ranking's own
-    vector, citations, and the judgement of whether it answers."""
-    groups = shown_groups(query.hits, k)
+    vector, citations, and the judgement of whether it answers. A question in another
+    language than the articles has its first hits re-ranked by their coverage of its words
+    (qa.rerank)."""
+    retrieved = query.hits
+    if retrieved and rerank.applies(engine.store.manifest.model, query.coverage):
+        retrieved = rerank.rerank(engine.embedder, question, retrieved)
+    groups = shown_groups(retrieved, k)
     hits = [g.hit for g in groups]
     spans, sentence_scores = choose_sentences(engine, query.vector, question, hits)
     passages = [
@@ -86,7 +91,7 @@ def answer_from_query(engine: Engine, question: str, query: Query, k: int = 5) -
     ]
     result = Answer(question=question, passages=passages)
     if hits:
-        judge(engine, result, query.hits, sentence_scores[0], query.coverage)
+        judge(engine, result, retrieved, sentence_scores[0], query.coverage)
     return result
 
 
@@ -94,13 +99,16 @@ def judge(engine: Engine, result: Answer, retrieved: list[Hit], sentence_score: 
           coverage: float) -> None:
     """Fill in whether `result` answers: confidence, calibration and, when it does not, why.
 
-    `retrieved`: the search's hits, best first, at least `confidence.DEPTH` deep where the
-    index has so many; `sentence_score`: the top passage's answer-sentence cosine;
-    `coverage`: the search's vocabulary coverage of the question."""
+    `retrieved`: the hits as ranked (re-ranked where qa.rerank applies), best first, at
+    least `confidence.DEPTH` deep where the index has so many; `sentence_score`: the top
+    passage's answer-sentence cosine; `coverage`: the search's vocabulary coverage of the
+    question."""
     calibrated = confidence.is_calibrated(engine.store.manifest.model)
-    # Token states cost one encoder pass over the top paragraph; only the calibrated model's
-    # judgement reads them.
-    aligned = alignment.aligned(engine.embedder, result.question, retrieved[0]) if calibrated else None
+    aligned = retrieved[0].aligned
+    if aligned is None and calibrated:
+        # Token states cost one encoder pass over the top paragraph (qa.rerank has made it
+        # already where it ran); only the calibrated model's judgement reads them.
+        aligned = alignment.aligned(engine.embedder, result.question, retrieved[0])
     signals = confidence.signals(result.question, retrieved, sentence_score, coverage, aligned)
     result.signals = signals.as_dict()
     result.confidence = confidence.probability(signals)

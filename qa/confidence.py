@@ -127,7 +127,8 @@ def signals(question: str, hits: Sequence[Hit], sentence_score: float, coverage:
     many); `sentence_score`: the top hit's answer-sentence cosine; `coverage`: the index's
     vocabulary coverage of the question (the search already has it); `aligned`: the top
     hit's `qa.alignment.aligned`."""
-    scores = [h.score for h in hits[:DEPTH]]
+    # The search's own scores (before any re-ranking bonus), in the order shown.
+    scores = [h.score if h.fused_score is None else h.fused_score for h in hits[:DEPTH]]
     top, rest = scores[0], scores[1:]
     lead = top - statistics.fmean(rest) if rest else 0.0
     spread = max(statistics.pstdev(rest), MIN_SPREAD) if len(rest) > 1 else MIN_SPREAD

@@ -49,6 +49,10 @@ class Hit:
     dense_score: float | None = None
     lexical_score: float | None = None
     metadata: dict[str, str] = field(default_factory=dict, compare=False)
+    # Set by qa.rerank on the hits it read: the search's fused score before the re-ranking,
+    # and the paragraph's coverage of the question's words (qa.alignment).
+    fused_score: float | None = None
+    aligned: float | None = None
 
 
 @dataclass(frozen=True)
