@@ -269,7 +269,7 @@ def test_cli_watch_applies_a_dropped_file_and_stops_on_ctrl_c(default_model_dir,
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
     env.update(QA_MODEL_CACHE=str(default_model_dir.parent), XDG_DATA_HOME=str(tmp_path / "data"),
                HOME=str(tmp_path / "home"), QA_INDEX=str(index), NO_COLOR="1", COLUMNS="200",
-               PYTHONPATH=str(ROOT))
+               PYTHONPATH=str(ROOT), PYTHONFAULTHANDLER="1")
     proc = subprocess.Popen([sys.executable, "-m", "qa", "index", "watch", str(news),
                              "--settle", "0.5"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -283,7 +283,15 @@ def test_cli_watch_applies_a_dropped_file_and_stops_on_ctrl_c(default_model_dir,
         wait_for(lambda: any("+1 added" in line and "(1 file)" in line for line in lines),
                  "the batch line")
         proc.send_signal(signal.SIGINT)
-        proc.wait(WAIT)
+        try:
+            proc.wait(WAIT)
+        except subprocess.TimeoutExpired:
+            # Once seen in CI (session 11), not reproduced since: say where every thread of
+            # the watch was (faulthandler prints them on SIGABRT) instead of a bare timeout.
+            proc.send_signal(signal.SIGABRT)
+            proc.wait(WAIT)
+            pytest.fail("the watch did not stop within WAIT s of Ctrl+C; its threads:\n"
+                        + proc.stderr.read()[-6000:])
     finally:
         if proc.poll() is None:
             proc.kill()
