@@ -263,6 +263,25 @@ def test_an_interrupt_while_embedding_leaves_the_index_unlocked_and_whole(embedd
             pass
 
 
+def as_from_a_shell() -> None:
+    """In the child before it runs: SIGINT unblocked and at its default, as a terminal gives
+    it. The child otherwise inherits the test worker's signal state, which earlier tests in
+    the same worker can leave changed: in CI (pytest -n 2, the whole suite) the watch twice
+    sat in watchfiles for 90 s after Ctrl+C, never seeing it, and never did when this test
+    ran alone, with or without -n 2."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def signal_masks(pid: int) -> str:
+    """The process's blocked and ignored signal masks, as /proc shows them."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return "no /proc"
+    return ", ".join(line.replace("\t", " ") for line in status if line.startswith(("SigBlk", "SigIgn")))
+
+
 def test_cli_watch_applies_a_dropped_file_and_stops_on_ctrl_c(default_model_dir, tmp_path):
     news, index = tmp_path / "news", tmp_path / "idx"
     write(news / "rates.txt", RATES)
@@ -272,7 +291,7 @@ def test_cli_watch_applies_a_dropped_file_and_stops_on_ctrl_c(default_model_dir,
                PYTHONPATH=str(ROOT), PYTHONFAULTHANDLER="1")
     proc = subprocess.Popen([sys.executable, "-m", "qa", "index", "watch", str(news),
                              "--settle", "0.5"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=as_from_a_shell)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")),
                               daemon=True)
@@ -282,16 +301,17 @@ def test_cli_watch_applies_a_dropped_file_and_stops_on_ctrl_c(default_model_dir,
         write(news / "gempa.txt", GEMPA)
         wait_for(lambda: any("+1 added" in line and "(1 file)" in line for line in lines),
                  "the batch line")
+        masks = signal_masks(proc.pid)
         proc.send_signal(signal.SIGINT)
         try:
             proc.wait(WAIT)
         except subprocess.TimeoutExpired:
-            # Once seen in CI (session 11), not reproduced since: say where every thread of
-            # the watch was (faulthandler prints them on SIGABRT) instead of a bare timeout.
+            # Say where every thread of the watch was (faulthandler prints them on SIGABRT)
+            # and how it held SIGINT, instead of a bare timeout.
             proc.send_signal(signal.SIGABRT)
             proc.wait(WAIT)
-            pytest.fail("the watch did not stop within WAIT s of Ctrl+C; its threads:\n"
-                        + proc.stderr.read()[-6000:])
+            pytest.fail(f"the watch did not stop within WAIT s of Ctrl+C ({masks}); its "
+                        "threads:\n" + proc.stderr.read()[-6000:])
     finally:
         if proc.poll() is None:
             proc.kill()
