@@ -113,10 +113,7 @@ class Asker:
                     paragraph=p.number, line=p.line, text=p.text, score=by_id[p.id][1],
                     dense_score=by_id[p.id][2], lexical_score=by_id[p.id][3], metadata=dict(p.metadata))
                 for p in self.store.paragraphs([r[0] for r in ranked])]
-        coverage = cands[0]
-        if hits and rerank.applies(self.store.manifest.model, coverage):
-            hits = rerank.rerank(self.embedder, question, hits)
-        return hits
+        return rerank.as_needed(self.store.manifest.model, cands[0], self.embedder, question, hits)
 
     def row(self, question: str, qvec, cands, hits, gold: str | None = None):
         from qa import alignment, confidence

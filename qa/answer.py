@@ -77,9 +77,8 @@ def answer_from_query(engine: Engine, question: str, query: Query, k: int = 5) -
     vector, citations, and the judgement of whether it answers. A question in another
     language than the articles has its first hits re-ranked by their coverage of its words
     (qa.rerank)."""
-    retrieved = query.hits
-    if retrieved and rerank.applies(engine.store.manifest.model, query.coverage):
-        retrieved = rerank.rerank(engine.embedder, question, retrieved)
+    retrieved = rerank.as_needed(engine.store.manifest.model, query.coverage, engine.embedder,
+                                 question, query.hits)
     groups = shown_groups(retrieved, k)
     hits = [g.hit for g in groups]
     spans, sentence_scores = choose_sentences(engine, query.vector, question, hits)

@@ -57,3 +57,10 @@ def rerank(encoder: alignment.TokenEncoder, question: str, hits: Sequence[Hit]) 
         read.append(replace(hit, score=hit.score + bonus, fused_score=hit.score, aligned=covered))
     read.sort(key=lambda h: -h.score)  # stable: equal scores keep the search's order
     return read + list(hits[DEPTH:])
+
+
+def as_needed(model: str, coverage: float, encoder: alignment.TokenEncoder, question: str,
+              hits: Sequence[Hit]) -> list[Hit]:
+    """`hits` re-ranked where `applies` says so, else as they are: the one call the answer
+    path (and the calibration benchmark, which must see what it sees) makes."""
+    return rerank(encoder, question, hits) if hits and applies(model, coverage) else list(hits)
