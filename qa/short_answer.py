@@ -1,0 +1,341 @@
+"""The short answer: a name, date, number or short phrase taken verbatim from the top
+passage's answer sentence, shown above the passages only when qa is sure of it.
+
+No reader model installs offline here, so each candidate span (qa.answer_spans) is scored
+by a logistic model over evidence a reader of the sentence would use:
+- the span's form against what the question asks for (a "kapan/when" question wants a
+  date; "siapa/who" a name, and a role word like "Direktur" is no name);
+- where it stands: next to the words that frame the question word (the subject right
+  before the asked verb, "Korea Selatan telah memanggil ..." for "Siapa yang memanggil
+  ...?"; the agent after "oleh/by"; the type noun before it, "topan Katrina" for "topan
+  apa"), in apposition, after a copula;
+- how much of the question the sentence and its neighbourhood restate, and whether the
+  names the question gives are there at all;
+- agreement: the same span in the other top passages;
+- how sure the answer is that its top passage answers.
+The weights are fitted on the dev sets by benchmarks/short_answer_dev.py (cross-validated
+figures in benchmarks/RESULTS.md). The best candidate is shown only when its probability
+clears THRESHOLD: a wrong short answer costs more than none.
+
+Pure and cheap: regular expressions, the lexical stemmer the index already uses and a dot
+product; no model call.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from index.corpus import lexical
+from qa.answer_spans import AUX_WORDS, BY_WORDS, CONNECTORS, COPULAS, ORGANISATION_WORDS, \
+    PLACE_PREPOSITIONS, ROLE_WORDS, UNITS, Span, Token, norm, spans, used_by_question
+from qa.question_kind import QuestionShape, read_question
+from qa.sentences import sentence_spans
+from qa.types import AnswerPassage, ShortAnswer
+
+
+AGREEMENT_DEPTH = 5  # passages read for agreement
+ALL_SENTENCES = False
+THRESHOLD = 0.5
+MARGIN = 0.1
+# Fitted by `python benchmarks/short_answer_dev.py --fit` on FacQA (first 1,036), TyDi and
+# xling questions; a name absent here weighs nothing.
+INTERCEPT = -2.6289
+WEIGHTS: dict[str, float] = {
+    'after_copula': -0.2352,
+    'after_frame': 0.8173,
+    'agent': -2.5354,
+    'agreement': 0.1799,
+    'apposition': 0.1516,
+    'asks_name': 0.1855,
+    'attributes_here': 0.0164,
+    'before_frame': 0.6778,
+    'capital': 0.8354,
+    'close': 0.1211,
+    'confidence': 1.1930,
+    'counts_else': -0.3455,
+    'date:after_frame': 0.5722,
+    'date:apposition': 1.1457,
+    'date:asked': 1.7931,
+    'date:at': -0.8183,
+    'date:attributes_here': 0.7216,
+    'date:before_frame': -2.7639,
+    'date:capital': 4.8558,
+    'date:names_here': -0.1070,
+    'date:near': 0.9619,
+    'date:one_word': 0.5164,
+    'date:touching': -0.2875,
+    'date:type_noun': 0.3336,
+    'far': -0.1730,
+    'form:name': -0.4734,
+    'form:phrase': -0.1048,
+    'has_question_word': 0.7341,
+    'lead': 0.3218,
+    'left_words': 0.3099,
+    'name:after_copula': 0.9246,
+    'name:after_frame': -0.0590,
+    'name:apposition': -0.1180,
+    'name:asked': -0.2904,
+    'name:at': -0.7470,
+    'name:attributes_here': 0.0607,
+    'name:before_frame': -1.3162,
+    'name:capital': 0.3795,
+    'name:form_name': 0.0303,
+    'name:form_phrase': -0.4178,
+    'name:names_here': 0.3283,
+    'name:near': 0.5399,
+    'name:one_word': -0.5155,
+    'name:organisation': -0.9685,
+    'name:role': 0.3068,
+    'name:subject_of_verb': 0.3108,
+    'name:titled': 0.0821,
+    'name:touching': 0.3713,
+    'name:type_noun': 1.5822,
+    'names_here': 0.0441,
+    'near': 0.8782,
+    'near6': 0.1884,
+    'no_names': 0.3924,
+    'number': -0.4024,
+    'number:after_copula': -1.0998,
+    'number:after_frame': -6.0586,
+    'number:apposition': 0.8788,
+    'number:asked': 1.5225,
+    'number:at': 0.0753,
+    'number:attributes_here': 0.4906,
+    'number:before_frame': -1.5010,
+    'number:capital': -5.3066,
+    'number:names_here': -0.5393,
+    'number:near': 2.0434,
+    'number:one_word': -0.7787,
+    'number:organisation': -0.5460,
+    'number:role': -6.2563,
+    'number:touching': 0.0068,
+    'number:type_noun': 1.0829,
+    'one_word': -0.5228,
+    'organisation': 0.1734,
+    'phrase:after_copula': -0.3604,
+    'phrase:after_frame': -0.6251,
+    'phrase:agent': -2.5354,
+    'phrase:apposition': 0.1711,
+    'phrase:before_frame': -0.2488,
+    'phrase:one_word': -0.5852,
+    'phrase:subject_of_verb': 0.2728,
+    'phrase:touching': -0.1048,
+    'phrase:type_noun': 1.2342,
+    'place:after_frame': 0.7940,
+    'place:asked': -0.3395,
+    'place:at': 1.4106,
+    'place:attributes_here': 0.2901,
+    'place:before_frame': 1.9738,
+    'place:capital': 1.0557,
+    'place:form_name': -0.8061,
+    'place:form_phrase': -0.0995,
+    'place:names_here': 0.0275,
+    'place:near': -0.1443,
+    'place:one_word': 0.5587,
+    'place:organisation': -1.2581,
+    'place:role': -0.1016,
+    'place:touching': -1.2725,
+    'place:type_noun': -2.1439,
+    'right_words': 0.0866,
+    'rivals': -1.7536,
+    'role': -0.1688,
+    'shared': -0.8606,
+    'subject_of_verb': 0.2848,
+    'thing:after_frame': -0.0746,
+    'thing:asked': -0.1008,
+    'thing:at': -0.4111,
+    'thing:attributes_here': -0.3230,
+    'thing:before_frame': 0.8704,
+    'thing:capital': 0.5705,
+    'thing:form_name': -0.4661,
+    'thing:form_phrase': 0.1456,
+    'thing:names_here': -0.0913,
+    'thing:near': 0.7787,
+    'thing:one_word': 0.3671,
+    'thing:organisation': 0.7737,
+    'thing:role': -0.4102,
+    'thing:touching': 0.1707,
+    'thing:type_noun': -2.2281,
+    'titled': 0.0821,
+    'touching': -0.0527,
+    'type_noun': 1.4335,
+    'unit_asked': -0.1627,
+    'word_after': -0.2515,
+    'word_before': 0.0883,
+    'words': 0.1661,
+}
+
+
+def _distance(tokens: list[Token], c: Span, used: list[bool]) -> int:
+    """Tokens between the span and the nearest word the question uses."""
+    best = 99
+    for i, u in enumerate(used):
+        if u and i < c.first:
+            best = min(best, c.first - i - 1)
+        elif u and i > c.last:
+            best = min(best, i - c.last - 1)
+    return best
+
+
+def _skip_back(tokens: list[Token], k: int) -> int:
+    while k >= 0 and (tokens[k].low in AUX_WORDS or tokens[k].low in COPULAS
+                      or tokens[k].text in ",(\"“"):
+        k -= 1
+    return k
+
+
+def _skip_on(tokens: list[Token], k: int) -> int:
+    while k < len(tokens) and (tokens[k].low in AUX_WORDS or tokens[k].text in ",)\"”"):
+        k += 1
+    return k
+
+
+def _counts_something_else(tokens: list[Token], c: Span, q: QuestionShape) -> bool:
+    """"dua kapal" for "berapa anak buah ...": the number counts a noun the question does
+    not name (a unit or a question word would have been taken into the span)."""
+    last = tokens[c.last]
+    if last.low in UNITS or lexical.stem(last.low) in q.stems:
+        return False
+    nxt = tokens[c.last + 1] if c.last + 1 < len(tokens) else None
+    return bool(nxt and nxt.is_word and nxt.text.isalpha() and nxt.text.islower()
+                and nxt.low not in lexical.QUERY_STOP_WORDS and len(nxt.text) > 3)
+
+
+def features(q: QuestionShape, passages: Sequence[AnswerPassage],
+             confidence: float | None) -> list[tuple[Span, list[Token], dict[str, float]]]:
+    """Each candidate span of the top passage with its evidence, named as WEIGHTS names it
+    (kind-specific evidence "<kind>:<evidence>", form-specific "<form>:<evidence>"). Every
+    sentence of the passage is read, the answer sentence marked: the sentence chosen for
+    the highlight is not always the one holding the span."""
+    top = passages[0]
+    text = top.hit.text
+    sentences = [(top.sentence_start, top.sentence_end)]
+    if ALL_SENTENCES:
+        sentences += [s for s in sentence_spans(text) if s != sentences[0]]
+    read = []
+    for a, b in sentences:
+        tokens, cands = spans(q, text, a, b)
+        stems = [lexical.stem(t.low) if t.is_word else None for t in tokens]
+        present = {s for s in stems if s}
+        shared = len(q.stems & present) / len(q.stems) if q.stems else 0.0
+        read.append((tokens, cands, stems, present, shared))
+    most = max(r[4] for r in read)
+    others = [f" {norm(p.hit.text)} " for p in passages[1:AGREEMENT_DEPTH]]
+    lead = top.hit.score - passages[1].hit.score if len(passages) > 1 else 0.1
+    out = []
+    for n, (tokens, cands, stems, present, shared) in enumerate(read):
+        common = {"chosen": float(n == 0), "short_of_best": most - shared,
+                  "lead": min(max(lead, 0.0), 0.1) * 10,
+                  "confidence": confidence if confidence is not None else 0.5}
+        out += _sentence_features(q, tokens, cands, stems, present, shared, others, common)
+    return out
+
+
+def _sentence_features(q: QuestionShape, tokens: list[Token], cands: list[Span],
+                       stems: list[str | None], present: set[str], shared: float,
+                       others: list[str], common: dict[str, float]
+                       ) -> list[tuple[Span, list[Token], dict[str, float]]]:
+    used = used_by_question(tokens, q)
+    words = {t.low for t in tokens if t.is_word}
+    names_here = len(q.names & words) / len(q.names) if q.names else 1.0
+    attributes_here = len(q.attributes & present) / len(q.attributes) if q.attributes else 1.0
+    kind = q.kind
+    common = dict(common)
+    common.update({"shared": shared, "names_here": names_here,
+                   "attributes_here": attributes_here, "no_names": float(not q.names),
+                   "asks_name": float(q.asks_name), f"{kind}:asked": 1.0})
+    forms: dict[str, int] = {}
+    for c in cands:
+        forms[c.form] = forms.get(c.form, 0) + 1
+    out = []
+    for c in cands:
+        inside = [tokens[i] for i in range(c.first, c.last + 1) if tokens[i].is_word]
+        low = [t.low for t in inside]
+        k = _skip_back(tokens, c.first - 1)
+        k2 = _skip_on(tokens, c.last + 1)
+        before_frame = k >= 0 and q.before is not None and stems[k] == q.before
+        after_frame = k2 < len(tokens) and q.after is not None and stems[k2] == q.after
+        near_left = {stems[i] for i in range(max(0, c.first - 4), c.first) if used[i]}
+        near_right = {stems[i] for i in range(c.last + 1, min(len(tokens), c.last + 5)) if used[i]}
+        near = len(near_left | near_right) / max(len(q.stems), 1)
+        type_noun = q.before is not None and q.before in stems[max(0, c.first - 3):c.first]
+        d = _distance(tokens, c, used)
+        capital = all(t.capitalised for t in inside if t.low not in CONNECTORS)
+        role = any(w in ROLE_WORDS for w in low)
+        organisation = any(w in ORGANISATION_WORDS for w in low)
+        verb = bool(q.verbs) and k2 < len(tokens) and stems[k2] in q.verbs
+        by = q.passive and c.first > 0 and tokens[c.first - 1].low in BY_WORDS
+        at = c.first > 0 and tokens[c.first - 1].low in PLACE_PREPOSITIONS
+        f = dict(common)
+        f.update({
+            "form:name": float(c.form == "name"), "form:phrase": float(c.form == "phrase"),
+            "capital": float(capital), "number": float(any(t.is_number for t in inside)),
+            "touching": float(d == 0), "close": float(0 < d <= 2), "near6": float(2 < d <= 6),
+            "far": float(d > 6),
+            "before_frame": float(before_frame), "after_frame": float(after_frame),
+            "word_before": float(k >= 0 and used[k]),
+            "word_after": float(k2 < len(tokens) and used[k2]),
+            "near": near, "left_words": min(len(near_left), 3),
+            "right_words": min(len(near_right), 3), "type_noun": float(type_noun),
+            "has_question_word": float(any(used[i] for i in range(c.first, c.last + 1))),
+            "subject_of_verb": float(verb), "agent": float(by), "titled": min(c.titled, 3),
+            "apposition": float(c.first > 0 and tokens[c.first - 1].text in ",("
+                                and c.last + 1 < len(tokens) and tokens[c.last + 1].text in ",)"),
+            "after_copula": float(c.first > 0 and tokens[c.first - 1].low in COPULAS),
+            "agreement": min(sum(1 for o in others if f" {norm(' '.join(low))} " in o), 2),
+            "rivals": min(forms[c.form] - 1, 5) / 5, "words": min(len(inside), 6), "one_word": float(len(inside) == 1),
+            "role": float(role), "organisation": float(organisation),
+            "unit_asked": float(kind == "number" and any(w in q.words or
+                                                         f"{w}kah" in q.words for w in low)),
+            "counts_else": float(kind == "number" and _counts_something_else(tokens, c, q)),
+            f"{kind}:form_name": float(c.form == "name"), f"{kind}:form_phrase": float(c.form == "phrase"),
+            f"{kind}:capital": float(capital), f"{kind}:before_frame": float(before_frame),
+            f"{kind}:after_frame": float(after_frame), f"{kind}:role": float(role),
+            f"{kind}:organisation": float(organisation), f"{kind}:at": float(at),
+            f"{kind}:near": near, f"{kind}:type_noun": float(type_noun),
+            f"{kind}:touching": float(d == 0), f"{kind}:one_word": float(len(inside) == 1),
+            f"{kind}:names_here": names_here, f"{kind}:attributes_here": attributes_here,
+        })
+        for name in ("subject_of_verb", "agent", "before_frame", "after_frame", "apposition",
+                     "after_copula", "type_noun", "touching", "one_word", "titled"):
+            f[f"{c.form}:{name}"] = f[name]
+        out.append((c, tokens, f))
+    return out
+
+
+def probability(f: dict[str, float], weights: dict[str, float] | None = None,
+                intercept: float | None = None) -> float:
+    w = WEIGHTS if weights is None else weights
+    z = (INTERCEPT if intercept is None else intercept) + sum(w.get(k, 0.0) * v for k, v in f.items())
+    return 1 / (1 + math.exp(-max(min(z, 50.0), -50.0)))
+
+
+def candidates(question: str, passages: Sequence[AnswerPassage],
+               confidence: float | None = None) -> list[ShortAnswer]:
+    """Every candidate span of the top passage's answer sentence with its probability, best
+    first (one per distinct text); empty when the question asks for no span."""
+    q = read_question(question) if passages else None
+    if q is None:
+        return []
+    top = passages[0]
+    best: dict[str, ShortAnswer] = {}
+    for span, tokens, f in features(q, passages, confidence):
+        a, b = tokens[span.first].start, tokens[span.last].end
+        p = probability(f)
+        key = norm(top.hit.text[a:b])
+        if key not in best or best[key].probability < p:
+            best[key] = ShortAnswer(text=top.hit.text[a:b], passage_rank=top.rank, start=a,
+                                    end=b, probability=round(p, 4), kind=q.kind)
+    return sorted(best.values(), key=lambda s: -s.probability)
+
+
+def short_answer(question: str, passages: Sequence[AnswerPassage],
+                 confidence: float | None = None) -> ShortAnswer | None:
+    """The short answer to `question`, or None when the question asks for no span or no
+    candidate is probable enough."""
+    ranked = candidates(question, passages, confidence)
+    if not ranked or ranked[0].probability < THRESHOLD:
+        return None
+    if len(ranked) > 1 and ranked[0].probability - ranked[1].probability < MARGIN:
+        return None  # two spans with the same evidence: no way to tell which answers
+    return ranked[0]
