@@ -188,6 +188,7 @@ def main() -> None:
     ap.add_argument("--fit-sets", default="facqa,tydi,xling",
                     help="sets whose questions the weights are fitted on")
     ap.add_argument("--l2", type=float, default=5.0)
+    ap.add_argument("--repeat", default="", help="sets whose questions count twice in fitting")
     ap.add_argument("--threshold", type=float, default=extractor.THRESHOLD)
     ap.add_argument("--margin", type=float, default=extractor.MARGIN)
     ap.add_argument("--by-kind", action="store_true", help="also report per question kind")
@@ -212,6 +213,8 @@ def main() -> None:
         chosen = [None] * len(items)
         for k in range(5):
             train = [c for i, (name, _, c) in enumerate(items) if fold[i] != k and name in fit_sets]
+            train += [c for i, (name, _, c) in enumerate(items)
+                      if fold[i] != k and name in fit_sets and name in args.repeat.split(",")]
             weights, intercept = _fit(train, args.l2)
             for i, (_, _, c) in enumerate(items):
                 if fold[i] == k:

@@ -788,6 +788,14 @@ def _eval_conversations(conversations: Path, articles: Path | None, k: int, as_j
         other = judged["confident_otherwise"]
         print(f"judged confident in context: {judged['confident_when_first']:.3f} of turns whose top "
               f"passage answers, " + ("-" if other is None else f"{other:.3f}") + " of the others")
+    print("short answers in context, given / right among given (token F1 >= 0.5):")
+    for lang, by_turn in m.get("context", {}).items():
+        cells = []
+        for t in turns:
+            sa = by_turn.get(t, {}).get("short_answer") or {}
+            cells.append("-" if not sa.get("n") else
+                         f"{sa['coverage']:.2f}/" + ("-" if sa["precision"] is None else f"{sa['precision']:.2f}"))
+        _out(f"{'context':11} {lang:5} " + " ".join(f"{c:>9}" for c in cells) + "\n")
 
 
 def _pool_copy(ctx: typer.Context, store, folder: Path,

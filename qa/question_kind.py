@@ -18,6 +18,7 @@ _Q = re.IGNORECASE
 # Answered by an explanation or a definition, not by a span.
 _NONE = re.compile(r"\b(mengapa|kenapa|bagaimana|bagaimanakah|why|apakah benar|jelaskan|"
                    r"apa(kah)? itu|apa(kah)? yang dimaksud|apa(kah)? arti|apa(kah)? maksud|"
+                   r"definisi|pengertian|what is the definition|what is the meaning|"
                    r"what is meant|what does \w+ mean|"
                    r"how (?!many|much|long|old|far|big|large|tall|high|deep))\b", _Q)
 _TIME_Q = re.compile(r"\b(pukul berapa|jam berapa|what time)\b", _Q)

@@ -190,7 +190,8 @@ def test_eval_conversations_json_shape(cli_env, tmp_path):
     assert {(r["turn"], r["mode"]) for r in rows} == {(t, m) for t in (1, 2)
                                                       for m in ("context", "alone", "standalone")}
     for r in rows:
-        assert set(r) == {"id", "turn", "lang", "mode", "rank", "confident", "confidence"}
+        assert set(r) == {"id", "turn", "lang", "mode", "rank", "confident", "confidence",
+                          "short_answer", "answers"}
         assert r["rank"] is None or 1 <= r["rank"] <= 3
         assert isinstance(r["confident"], bool) and 0.0 <= r["confidence"] <= 1.0  # judged, every turn
     by = {(r["turn"], r["mode"]): r["rank"] for r in rows}
@@ -201,5 +202,9 @@ def test_eval_conversations_json_shape(cli_env, tmp_path):
     assert m["context"]["en"]["1"]["hit@1"] == (1.0 if by[(1, "context")] == 1 else 0.0)
     first = [r["confident"] for r in rows if r["mode"] == "context" and r["rank"] == 1]
     assert m["context"]["all"]["all"]["confident_when_first"] == (sum(first) / len(first) if first else None)
+    # Short answers scored per turn against the turn's answers.
+    given = [r for r in rows if r["mode"] == "context" and r["short_answer"]]
+    sa = m["context"]["all"]["all"]["short_answer"]
+    assert sa["n"] == 2 and sa["shown"] == len(given)
     missing = run_qa(["eval", str(convs), "--json"], env, check=False)
     assert missing.returncode == 1 and "--articles" in missing.stderr
