@@ -1,7 +1,9 @@
 """Dev-set measure of the short answer (qa/short_answer.py): coverage and precision.
 
-Run:  python benchmarks/short_answer_dev.py [--sets facqa,tydi,xling,xquad:300] [--limit N]
-                                            [--cache DIR] [--misses N] [--fit]
+Run:  python benchmarks/short_answer_dev.py [--sets facqa:1036,tydi,xling] [--limit N]
+                                            [--cache DIR] [--misses N] [--fit] [--by-kind]
+
+The shipped weights come from `--sets facqa:1036,tydi,xling --fit` (--l2 5).
 
 (`set:N`: the first N questions of that set; --limit N: of every set.)
 
@@ -15,18 +17,19 @@ span, labelled by token F1 >= 0.5 against gold), with 5-fold cross-validation gr
 question: the figures printed are then each question's held-out result, and the weights
 fitted on all questions are printed to paste into qa/short_answer.py.
 
-Prints per set and language: coverage (share of questions given a short answer), precision
-(share of shown short answers whose token F1 against the best gold answer is >= 0.5), and
-exact match and mean token F1 among those shown (SQuAD normalisation). TyDi's 121 official
-dev questions are reported apart from its 281 questions of TyDi's train split, which the
-embedding model was trained on. Also prints the extractor's cost per question next to the
-answer path's.
+Prints per set and language: the share of questions with some right candidate (the
+ceiling) and whose most probable candidate is right, coverage (share given a short answer)
+and precision (share of those whose token F1 against the best gold answer is >= 0.5, SQuAD
+normalisation, qa/answer_scoring.py), then coverage/precision at other thresholds. TyDi's
+121 official dev questions are reported apart from its 281 questions of TyDi's train split,
+which the embedding model was trained on. `qa eval` reports the same measures, with exact
+match and mean F1, for any question set.
 """
 from __future__ import annotations
 
 import argparse
-import math
 import json
+import math
 import sys
 import time
 from collections import defaultdict
@@ -36,7 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.devsets import DATA, SETS  # noqa: E402
 from qa import short_answer as extractor  # noqa: E402
-from qa.answer_scoring import RIGHT_F1, best_f1, normalize  # noqa: E402
+from qa.answer_scoring import RIGHT_F1, best_f1  # noqa: E402
+from qa.answer_spans import norm  # noqa: E402
 from qa.question_kind import read_question  # noqa: E402
 from qa.types import AnswerPassage, Citation, Hit  # noqa: E402
 
@@ -166,7 +170,7 @@ def choose(cands, weights=None, intercept=None, margin=None) -> tuple[str, float
     best: dict[str, tuple[float, str, bool]] = {}
     for got, f, lab in cands:
         p = extractor.probability(f, weights, intercept)
-        key = normalize(got)
+        key = norm(got)
         if key not in best or best[key][0] < p:
             best[key] = (p, got, lab)
     if not best:

@@ -95,7 +95,8 @@ def answer_from_query(engine: Engine, question: str, query: Query, k: int = 5) -
             # A span from a passage judged not to answer would be a confident-looking wrong
             # answer; an uncalibrated model's confidence means nothing to the extractor.
             result.short_answer = short_answer.short_answer(
-                question, passages, result.confidence if result.calibrated else None)
+                question, passages, result.confidence if result.calibrated else None,
+                query.coverage)
     return result
 
 

@@ -250,8 +250,9 @@ def _phrases(tokens: list[Token], used: list[bool], text: str) -> list[Span]:
         j = i
         while j + 1 < n and opens(j + 1) and not text[tokens[j].end:tokens[j + 1].start].strip():
             j += 1
-        if j - i < MAX_PHRASE_WORDS:
-            out.append(Span(i, j, "phrase"))
+        if j - i < MAX_PHRASE_WORDS and any(c.isalpha() for k in range(i, j + 1)
+                                             for c in tokens[k].text):
+            out.append(Span(i, j, "phrase"))  # "18/8" or "2017" alone is no phrase answer
         i = j + 1
     return out
 

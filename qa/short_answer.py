@@ -15,7 +15,8 @@ by a logistic model over evidence a reader of the sentence would use:
 - how sure the answer is that its top passage answers.
 The weights are fitted on the dev sets by benchmarks/short_answer_dev.py (cross-validated
 figures in benchmarks/RESULTS.md). The best candidate is shown only when its probability
-clears THRESHOLD: a wrong short answer costs more than none.
+clears THRESHOLD and leads the next distinct span by MARGIN: a wrong short answer costs
+more than none.
 
 Pure and cheap: regular expressions, the lexical stemmer the index already uses and a dot
 product; no model call.
@@ -23,20 +24,24 @@ product; no model call.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from index.corpus import lexical
 from qa.answer_spans import AUX_WORDS, BY_WORDS, CONNECTORS, COPULAS, ORGANISATION_WORDS, \
     PLACE_PREPOSITIONS, ROLE_WORDS, UNITS, Span, Token, norm, spans, used_by_question
 from qa.question_kind import QuestionShape, read_question
-from qa.sentences import sentence_spans
 from qa.types import AnswerPassage, ShortAnswer
 
 
 AGREEMENT_DEPTH = 5  # passages read for agreement
-ALL_SENTENCES = False
 THRESHOLD = 0.5
 MARGIN = 0.1
+# Below this share of the question's words known to the index (an English question over
+# Indonesian articles), the sentence cannot restate the question, so where a span stands
+# says nothing: right about half the time on xling-en (benchmarks/RESULTS.md). None then.
+MIN_COVERAGE = 0.7
 # Fitted by `python benchmarks/short_answer_dev.py --fit` on FacQA (first 1,036), TyDi and
 # xling questions; a name absent here weighs nothing.
 INTERCEPT = -2.6311
@@ -166,7 +171,7 @@ WEIGHTS: dict[str, float] = {
 }
 
 
-def _distance(tokens: list[Token], c: Span, used: list[bool]) -> int:
+def _distance(c: Span, used: list[bool]) -> int:
     """Tokens between the span and the nearest word the question uses."""
     best = 99
     for i, u in enumerate(used):
@@ -203,104 +208,98 @@ def _counts_something_else(tokens: list[Token], c: Span, q: QuestionShape) -> bo
 
 def features(q: QuestionShape, passages: Sequence[AnswerPassage],
              confidence: float | None) -> list[tuple[Span, list[Token], dict[str, float]]]:
-    """Each candidate span of the top passage with its evidence, named as WEIGHTS names it
-    (kind-specific evidence "<kind>:<evidence>", form-specific "<form>:<evidence>"). Every
-    sentence of the passage is read, the answer sentence marked: the sentence chosen for
-    the highlight is not always the one holding the span."""
+    """Each candidate span of the top passage's answer sentence with its evidence, named as
+    WEIGHTS names it (kind-specific evidence "<kind>:<evidence>", form-specific
+    "<form>:<evidence>"). Only the answer sentence is read: reading the passage's other
+    sentences found more right spans but picked fewer (benchmarks/RESULTS.md)."""
     top = passages[0]
     text = top.hit.text
-    sentences = [(top.sentence_start, top.sentence_end)]
-    if ALL_SENTENCES:
-        sentences += [s for s in sentence_spans(text) if s != sentences[0]]
-    read = []
-    for a, b in sentences:
-        tokens, cands = spans(q, text, a, b)
-        stems = [lexical.stem(t.low) if t.is_word else None for t in tokens]
-        present = {s for s in stems if s}
-        shared = len(q.stems & present) / len(q.stems) if q.stems else 0.0
-        read.append((tokens, cands, stems, present, shared))
-    most = max(r[4] for r in read)
-    others = [f" {norm(p.hit.text)} " for p in passages[1:AGREEMENT_DEPTH]]
-    lead = top.hit.score - passages[1].hit.score if len(passages) > 1 else 0.1
-    out = []
-    for n, (tokens, cands, stems, present, shared) in enumerate(read):
-        common = {"chosen": float(n == 0), "short_of_best": most - shared,
-                  "lead": min(max(lead, 0.0), 0.1) * 10,
-                  "confidence": confidence if confidence is not None else 0.5}
-        out += _sentence_features(q, tokens, cands, stems, present, shared, others, common)
-    return out
-
-
-def _sentence_features(q: QuestionShape, tokens: list[Token], cands: list[Span],
-                       stems: list[str | None], present: set[str], shared: float,
-                       others: list[str], common: dict[str, float]
-                       ) -> list[tuple[Span, list[Token], dict[str, float]]]:
-    used = used_by_question(tokens, q)
+    tokens, cands = spans(q, text, top.sentence_start, top.sentence_end)
+    stems = [lexical.stem(t.low) if t.is_word else None for t in tokens]
+    present = {s for s in stems if s}
     words = {t.low for t in tokens if t.is_word}
+    lead = top.hit.score - passages[1].hit.score if len(passages) > 1 else 0.1
     names_here = len(q.names & words) / len(q.names) if q.names else 1.0
     attributes_here = len(q.attributes & present) / len(q.attributes) if q.attributes else 1.0
-    kind = q.kind
-    common = dict(common)
-    common.update({"shared": shared, "names_here": names_here,
-                   "attributes_here": attributes_here, "no_names": float(not q.names),
-                   "asks_name": float(q.asks_name), f"{kind}:asked": 1.0})
-    forms: dict[str, int] = {}
-    for c in cands:
-        forms[c.form] = forms.get(c.form, 0) + 1
-    out = []
-    for c in cands:
-        inside = [tokens[i] for i in range(c.first, c.last + 1) if tokens[i].is_word]
-        low = [t.low for t in inside]
-        k = _skip_back(tokens, c.first - 1)
-        k2 = _skip_on(tokens, c.last + 1)
-        before_frame = k >= 0 and q.before is not None and stems[k] == q.before
-        after_frame = k2 < len(tokens) and q.after is not None and stems[k2] == q.after
-        near_left = {stems[i] for i in range(max(0, c.first - 4), c.first) if used[i]}
-        near_right = {stems[i] for i in range(c.last + 1, min(len(tokens), c.last + 5)) if used[i]}
-        near = len(near_left | near_right) / max(len(q.stems), 1)
-        type_noun = q.before is not None and q.before in stems[max(0, c.first - 3):c.first]
-        d = _distance(tokens, c, used)
-        capital = all(t.capitalised for t in inside if t.low not in CONNECTORS)
-        role = any(w in ROLE_WORDS for w in low)
-        organisation = any(w in ORGANISATION_WORDS for w in low)
-        verb = bool(q.verbs) and k2 < len(tokens) and stems[k2] in q.verbs
-        by = q.passive and c.first > 0 and tokens[c.first - 1].low in BY_WORDS
-        at = c.first > 0 and tokens[c.first - 1].low in PLACE_PREPOSITIONS
-        f = dict(common)
-        f.update({
-            "form:name": float(c.form == "name"), "form:phrase": float(c.form == "phrase"),
-            "capital": float(capital), "number": float(any(t.is_number for t in inside)),
-            "touching": float(d == 0), "close": float(0 < d <= 2), "near6": float(2 < d <= 6),
-            "far": float(d > 6),
-            "before_frame": float(before_frame), "after_frame": float(after_frame),
-            "word_before": float(k >= 0 and used[k]),
-            "word_after": float(k2 < len(tokens) and used[k2]),
-            "near": near, "left_words": min(len(near_left), 3),
-            "right_words": min(len(near_right), 3), "type_noun": float(type_noun),
-            "has_question_word": float(any(used[i] for i in range(c.first, c.last + 1))),
-            "subject_of_verb": float(verb), "agent": float(by), "titled": min(c.titled, 3),
-            "apposition": float(c.first > 0 and tokens[c.first - 1].text in ",("
-                                and c.last + 1 < len(tokens) and tokens[c.last + 1].text in ",)"),
-            "after_copula": float(c.first > 0 and tokens[c.first - 1].low in COPULAS),
-            "agreement": min(sum(1 for o in others if f" {norm(' '.join(low))} " in o), 2),
-            "rivals": min(forms[c.form] - 1, 5) / 5, "words": min(len(inside), 6), "one_word": float(len(inside) == 1),
-            "role": float(role), "organisation": float(organisation),
-            "unit_asked": float(kind == "number" and any(w in q.words or
-                                                         f"{w}kah" in q.words for w in low)),
-            "counts_else": float(kind == "number" and _counts_something_else(tokens, c, q)),
-            f"{kind}:form_name": float(c.form == "name"), f"{kind}:form_phrase": float(c.form == "phrase"),
-            f"{kind}:capital": float(capital), f"{kind}:before_frame": float(before_frame),
-            f"{kind}:after_frame": float(after_frame), f"{kind}:role": float(role),
-            f"{kind}:organisation": float(organisation), f"{kind}:at": float(at),
-            f"{kind}:near": near, f"{kind}:type_noun": float(type_noun),
-            f"{kind}:touching": float(d == 0), f"{kind}:one_word": float(len(inside) == 1),
-            f"{kind}:names_here": names_here, f"{kind}:attributes_here": attributes_here,
-        })
-        for name in ("subject_of_verb", "agent", "before_frame", "after_frame", "apposition",
-                     "after_copula", "type_noun", "touching", "one_word", "titled"):
-            f[f"{c.form}:{name}"] = f[name]
-        out.append((c, tokens, f))
-    return out
+    sentence = {
+        "lead": min(max(lead, 0.0), 0.1) * 10,
+        "confidence": confidence if confidence is not None else 0.5,
+        "shared": len(q.stems & present) / len(q.stems) if q.stems else 0.0,
+        "names_here": names_here, "attributes_here": attributes_here,
+        "no_names": float(not q.names), "asks_name": float(q.asks_name),
+        f"{q.kind}:asked": 1.0, f"{q.kind}:names_here": names_here,
+        f"{q.kind}:attributes_here": attributes_here,
+    }
+    context = _Context(tokens, stems, used_by_question(tokens, q),
+                       [f" {norm(p.hit.text)} " for p in passages[1:AGREEMENT_DEPTH]],
+                       Counter(c.form for c in cands))
+    return [(c, tokens, sentence | _span_evidence(q, c, context)) for c in cands]
+
+
+@dataclass(frozen=True)
+class _Context:
+    """The answer sentence as the span evidence reads it."""
+
+    tokens: list[Token]
+    stems: list[str | None]
+    used: list[bool]  # content words the question also uses
+    others: list[str]  # the other passages' words, space-padded
+    forms: Counter  # candidates per form
+
+
+def _span_evidence(q: QuestionShape, c: Span, x: _Context) -> dict[str, float]:
+    tokens, stems, used, kind = x.tokens, x.stems, x.used, q.kind
+    inside = [tokens[i] for i in range(c.first, c.last + 1) if tokens[i].is_word]
+    low = [t.low for t in inside]
+    k = _skip_back(tokens, c.first - 1)
+    k2 = _skip_on(tokens, c.last + 1)
+    before_frame = k >= 0 and q.before is not None and stems[k] == q.before
+    after_frame = k2 < len(tokens) and q.after is not None and stems[k2] == q.after
+    near_left = {stems[i] for i in range(max(0, c.first - 4), c.first) if used[i]}
+    near_right = {stems[i] for i in range(c.last + 1, min(len(tokens), c.last + 5)) if used[i]}
+    near = len(near_left | near_right) / max(len(q.stems), 1)
+    type_noun = q.before is not None and q.before in stems[max(0, c.first - 3):c.first]
+    d = _distance(c, used)
+    capital = all(t.capitalised for t in inside if t.low not in CONNECTORS)
+    role = any(w in ROLE_WORDS for w in low)
+    organisation = any(w in ORGANISATION_WORDS for w in low)
+    verb = bool(q.verbs) and k2 < len(tokens) and stems[k2] in q.verbs
+    by = q.passive and c.first > 0 and tokens[c.first - 1].low in BY_WORDS
+    at = c.first > 0 and tokens[c.first - 1].low in PLACE_PREPOSITIONS
+    f = {
+        "form:name": float(c.form == "name"), "form:phrase": float(c.form == "phrase"),
+        "capital": float(capital), "number": float(any(t.is_number for t in inside)),
+        "touching": float(d == 0), "close": float(0 < d <= 2), "near6": float(2 < d <= 6),
+        "far": float(d > 6),
+        "before_frame": float(before_frame), "after_frame": float(after_frame),
+        "word_before": float(k >= 0 and used[k]),
+        "word_after": float(k2 < len(tokens) and used[k2]),
+        "near": near, "left_words": min(len(near_left), 3),
+        "right_words": min(len(near_right), 3), "type_noun": float(type_noun),
+        "has_question_word": float(any(used[i] for i in range(c.first, c.last + 1))),
+        "subject_of_verb": float(verb), "agent": float(by), "titled": min(c.titled, 3),
+        "apposition": float(c.first > 0 and tokens[c.first - 1].text in ",("
+                            and c.last + 1 < len(tokens) and tokens[c.last + 1].text in ",)"),
+        "after_copula": float(c.first > 0 and tokens[c.first - 1].low in COPULAS),
+        "agreement": min(sum(1 for o in x.others if f" {norm(' '.join(low))} " in o), 2),
+        "rivals": min(x.forms[c.form] - 1, 5) / 5, "words": min(len(inside), 6),
+        "one_word": float(len(inside) == 1),
+        "role": float(role), "organisation": float(organisation),
+        "unit_asked": float(kind == "number" and any(w in q.words or f"{w}kah" in q.words
+                                                     for w in low)),
+        "counts_else": float(kind == "number" and _counts_something_else(tokens, c, q)),
+        f"{kind}:form_name": float(c.form == "name"),
+        f"{kind}:form_phrase": float(c.form == "phrase"),
+        f"{kind}:capital": float(capital), f"{kind}:before_frame": float(before_frame),
+        f"{kind}:after_frame": float(after_frame), f"{kind}:role": float(role),
+        f"{kind}:organisation": float(organisation), f"{kind}:at": float(at),
+        f"{kind}:near": near, f"{kind}:type_noun": float(type_noun),
+        f"{kind}:touching": float(d == 0), f"{kind}:one_word": float(len(inside) == 1),
+    }
+    for name in ("subject_of_verb", "agent", "before_frame", "after_frame", "apposition",
+                 "after_copula", "type_noun", "touching", "one_word", "titled"):
+        f[f"{c.form}:{name}"] = f[name]
+    return f
 
 
 def probability(f: dict[str, float], weights: dict[str, float] | None = None,
@@ -330,9 +329,12 @@ def candidates(question: str, passages: Sequence[AnswerPassage],
 
 
 def short_answer(question: str, passages: Sequence[AnswerPassage],
-                 confidence: float | None = None) -> ShortAnswer | None:
-    """The short answer to `question`, or None when the question asks for no span or no
+                 confidence: float | None = None, coverage: float = 1.0) -> ShortAnswer | None:
+    """The short answer to `question`, or None when the question asks for no span, the
+    index knows too few of its words (`coverage`, the search's vocabulary coverage), or no
     candidate is probable enough."""
+    if coverage < MIN_COVERAGE:
+        return None
     ranked = candidates(question, passages, confidence)
     if not ranked or ranked[0].probability < THRESHOLD:
         return None

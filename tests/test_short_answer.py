@@ -136,3 +136,19 @@ def test_seed_who_summoned_the_ambassador(seed_engine):
     assert got is not None and got.text == "Korea Selatan"
     text = result.passages[got.passage_rank - 1].hit.text
     assert text[got.start:got.end] == "Korea Selatan"
+
+
+def test_none_where_the_index_knows_few_of_the_question_words():
+    """An English question over Indonesian text: the sentence cannot restate it, so where a
+    span stands says nothing."""
+    question = "Siapa yang mengakuisisi pabrik gula itu?"
+    passages = [passage("SURABAYA - PT Sinar Tebu telah mengakuisisi pabrik gula itu dari pemerintah daerah.")]
+    assert short_answer(question, passages, coverage=1.0) is not None
+    assert short_answer(question, passages, coverage=0.2) is None
+
+
+def test_seed_english_question_gets_no_short_answer(seed_engine):
+    from qa.answer import answer
+
+    result = answer(seed_engine, "Who summoned the Russian ambassador?")
+    assert result.passages and result.short_answer is None
