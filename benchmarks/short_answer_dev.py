@@ -134,17 +134,19 @@ def groups_of(name: str, row: dict) -> list[str]:
     return [name]
 
 
-def candidate_rows(row: dict) -> list[tuple[str, dict, bool]]:
-    """Each candidate's text, evidence and label (token F1 >= 0.5 against gold)."""
+def candidate_rows(row: dict) -> list[tuple[str, dict, bool, tuple[int, int]]]:
+    """Each candidate's text, evidence, label (token F1 >= 0.5 against gold) and offsets."""
     passages = passages_of(row)
     q = read_question(row["question"]) if passages else None
-    if q is None:
+    if q is None or passages[0].hit.fused_score is not None:
+        # A re-ranked top passage means the question's vocabulary coverage was below
+        # qa.rerank's threshold, which is extractor.MIN_COVERAGE: the product gives none.
         return []
     text = passages[0].hit.text
     out = []
     for span, tokens, f in extractor.features(q, passages, row["confidence"]):
-        got = text[tokens[span.first].start:tokens[span.last].end]
-        out.append((got, f, best_f1(got, row["answers"]) >= RIGHT_F1))
+        a, b = tokens[span.first].start, tokens[span.last].end
+        out.append((text[a:b], f, best_f1(text[a:b], row["answers"]) >= RIGHT_F1, (a, b)))
     return out
 
 
@@ -154,9 +156,9 @@ def _fit(questions: list[list[tuple[str, dict, bool]]], l2: float):
 
     from benchmarks.confidence_dev import fit
 
-    names = sorted({k for cands in questions for _, f, _ in cands for k in f})
-    X = np.array([[f.get(k, 0.0) for k in names] for cands in questions for _, f, _ in cands])
-    y = np.array([float(lab) for cands in questions for _, _, lab in cands])
+    names = sorted({k for cands in questions for _, f, _, _ in cands for k in f})
+    X = np.array([[f.get(k, 0.0) for k in names] for cands in questions for _, f, _, _ in cands])
+    y = np.array([float(lab) for cands in questions for _, _, lab, _ in cands])
     mean, scale, w = fit(X, y, l2=l2)
     weights = {k: float(w[i + 1] / scale[i]) for i, k in enumerate(names)}
     intercept = float(w[0] - sum(w[i + 1] * mean[i] / scale[i] for i in range(len(names))))
@@ -167,17 +169,18 @@ def choose(cands, weights=None, intercept=None, margin=None) -> tuple[str, float
     """The most probable candidate, its probability (0 when another distinct candidate is
     within `margin` of it) and label."""
     margin = extractor.MARGIN if margin is None else margin
-    best: dict[str, tuple[float, str, bool]] = {}
-    for got, f, lab in cands:
+    best: dict[str, tuple[float, str, bool, tuple[int, int]]] = {}
+    for got, f, lab, where in cands:
         p = extractor.probability(f, weights, intercept)
         key = norm(got)
         if key not in best or best[key][0] < p:
-            best[key] = (p, got, lab)
+            best[key] = (p, got, lab, where)
     if not best:
         return None
     ranked = sorted(best.values(), key=lambda s: -s[0])
-    p, got, lab = ranked[0]
-    if len(ranked) > 1 and p - ranked[1][0] < margin:
+    p, got, lab, (a, b) = ranked[0]
+    rival = next((r for r in ranked[1:] if r[3][1] <= a or r[3][0] >= b), None)
+    if rival is not None and p - rival[0] < margin:
         p = 0.0
     return got, p, lab
 
@@ -236,7 +239,7 @@ def main() -> None:
         for g in groups:
             s = stats[g]
             s["n"] += 1
-            s["any_right"] += any(lab for _, _, lab in cands)
+            s["any_right"] += any(lab for _, _, lab, _ in cands)
             if got is None:
                 continue
             s["top_right"] += got[2]
