@@ -144,7 +144,8 @@ def candidate_rows(row: dict) -> list[tuple[str, dict, bool, tuple[int, int]]]:
         return []
     text = passages[0].hit.text
     out = []
-    for span, tokens, f in extractor.features(q, passages, row["confidence"]):
+    others = [p.hit for p in passages[1:]]
+    for span, tokens, f in extractor.features(q, passages[0], others, row["confidence"]):
         a, b = tokens[span.first].start, tokens[span.last].end
         out.append((text[a:b], f, best_f1(text[a:b], row["answers"]) >= RIGHT_F1, (a, b)))
     return out

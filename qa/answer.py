@@ -94,8 +94,9 @@ def answer_from_query(engine: Engine, question: str, query: Query, k: int = 5) -
         if result.confident is not False:
             # A span from a passage judged not to answer would be a confident-looking wrong
             # answer; an uncalibrated model's confidence means nothing to the extractor.
+            others = [g.hit for g in shown_groups(retrieved, short_answer.AGREEMENT_DEPTH)[1:]]
             result.short_answer = short_answer.short_answer(
-                question, passages, result.confidence if result.calibrated else None,
+                question, passages[0], others, result.confidence if result.calibrated else None,
                 query.coverage)
     return result
 

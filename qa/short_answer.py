@@ -32,7 +32,7 @@ from index.corpus import lexical
 from qa.answer_spans import AUX_WORDS, BY_WORDS, CONNECTORS, COPULAS, ORGANISATION_WORDS, \
     PLACE_PREPOSITIONS, ROLE_WORDS, UNITS, Span, Token, norm, spans, used_by_question
 from qa.question_kind import QuestionShape, read_question
-from qa.types import AnswerPassage, ShortAnswer
+from qa.types import AnswerPassage, Hit, ShortAnswer
 
 
 AGREEMENT_DEPTH = 5  # passages read for agreement
@@ -206,19 +206,19 @@ def _counts_something_else(tokens: list[Token], c: Span, q: QuestionShape) -> bo
                 and nxt.low not in lexical.QUERY_STOP_WORDS and len(nxt.text) > 3)
 
 
-def features(q: QuestionShape, passages: Sequence[AnswerPassage],
+def features(q: QuestionShape, top: AnswerPassage, others: Sequence[Hit],
              confidence: float | None) -> list[tuple[Span, list[Token], dict[str, float]]]:
     """Each candidate span of the top passage's answer sentence with its evidence, named as
     WEIGHTS names it (kind-specific evidence "<kind>:<evidence>", form-specific
     "<form>:<evidence>"). Only the answer sentence is read: reading the passage's other
-    sentences found more right spans but picked fewer (benchmarks/RESULTS.md)."""
-    top = passages[0]
+    sentences found more right spans but picked fewer (benchmarks/RESULTS.md). `others`: the
+    next distinct hits as ranked, however many passages are shown, so `-k` changes nothing."""
     text = top.hit.text
     tokens, cands = spans(q, text, top.sentence_start, top.sentence_end)
     stems = [lexical.stem(t.low) if t.is_word else None for t in tokens]
     present = {s for s in stems if s}
     words = {t.low for t in tokens if t.is_word}
-    lead = top.hit.score - passages[1].hit.score if len(passages) > 1 else 0.1
+    lead = top.hit.score - others[0].score if others else 0.1
     names_here = len(q.names & words) / len(q.names) if q.names else 1.0
     attributes_here = len(q.attributes & present) / len(q.attributes) if q.attributes else 1.0
     sentence = {
@@ -231,7 +231,7 @@ def features(q: QuestionShape, passages: Sequence[AnswerPassage],
         f"{q.kind}:attributes_here": attributes_here,
     }
     context = _Context(tokens, stems, used_by_question(tokens, q),
-                       [f" {norm(p.hit.text)} " for p in passages[1:AGREEMENT_DEPTH]],
+                       [f" {norm(h.text)} " for h in others[:AGREEMENT_DEPTH - 1]],
                        Counter(c.form for c in cands))
     return [(c, tokens, sentence | _span_evidence(q, c, context)) for c in cands]
 
@@ -309,16 +309,15 @@ def probability(f: dict[str, float], weights: dict[str, float] | None = None,
     return 1 / (1 + math.exp(-max(min(z, 50.0), -50.0)))
 
 
-def candidates(question: str, passages: Sequence[AnswerPassage],
+def candidates(question: str, top: AnswerPassage | None, others: Sequence[Hit] = (),
                confidence: float | None = None) -> list[ShortAnswer]:
     """Every candidate span of the top passage's answer sentence with its probability, best
     first (one per distinct text); empty when the question asks for no span."""
-    q = read_question(question) if passages else None
+    q = read_question(question) if top is not None else None
     if q is None:
         return []
-    top = passages[0]
     best: dict[str, ShortAnswer] = {}
-    for span, tokens, f in features(q, passages, confidence):
+    for span, tokens, f in features(q, top, others, confidence):
         a, b = tokens[span.first].start, tokens[span.last].end
         p = probability(f)
         key = norm(top.hit.text[a:b])
@@ -328,14 +327,14 @@ def candidates(question: str, passages: Sequence[AnswerPassage],
     return sorted(best.values(), key=lambda s: -s.probability)
 
 
-def short_answer(question: str, passages: Sequence[AnswerPassage],
+def short_answer(question: str, top: AnswerPassage | None, others: Sequence[Hit] = (),
                  confidence: float | None = None, coverage: float = 1.0) -> ShortAnswer | None:
     """The short answer to `question`, or None when the question asks for no span, the
     index knows too few of its words (`coverage`, the search's vocabulary coverage), or no
     candidate is probable enough."""
     if coverage < MIN_COVERAGE:
         return None
-    ranked = candidates(question, passages, confidence)
+    ranked = candidates(question, top, others, confidence)
     if not ranked or ranked[0].probability < THRESHOLD:
         return None
     best = ranked[0]

@@ -21,7 +21,7 @@ def passage(text: str, rank: int = 1, sentence: int = 0) -> AnswerPassage:
 
 def ask(question: str, *texts: str, sentence: int = 0) -> ShortAnswer | None:
     passages = [passage(t, i + 1, sentence if i == 0 else 0) for i, t in enumerate(texts)]
-    got = short_answer(question, passages)
+    got = short_answer(question, passages[0], [p.hit for p in passages[1:]])
     if got is not None:  # offsets index the passage text exactly
         assert passages[got.passage_rank - 1].hit.text[got.start:got.end] == got.text
     return got
@@ -85,7 +85,7 @@ def test_two_separate_spans_close_in_probability_give_none(monkeypatch):
 
     question = "Kapan festival itu diadakan?"
     text = "Festival itu diadakan dua kali, yaitu 3 Mei 2019 dan 14 Juni 2021."
-    first, second = sa.candidates(question, [passage(text)])[:2]
+    first, second = sa.candidates(question, passage(text))[:2]
     assert {first.text, second.text} == {"3 Mei 2019", "14 Juni 2021"}
     assert second.probability >= sa.THRESHOLD  # both would do on their own
     monkeypatch.setattr(sa, "MARGIN", first.probability - second.probability + 0.01)
@@ -109,7 +109,7 @@ def test_agreement_across_passages_raises_the_probability():
     question = "Siapa ketua panitia lomba itu?"
 
     def best(*others: str):
-        ranked = candidates(question, [passage(t, i + 1) for i, t in enumerate((first, *others))])
+        ranked = candidates(question, passage(first), [passage(t, i + 2).hit for i, t in enumerate(others)])
         return ranked[0]
 
     alone = best("Pendaftaran lomba dibuka hingga Jumat di kantor kecamatan.",
@@ -131,7 +131,7 @@ def test_expected_type(question, kind):
 
 
 def test_no_passages_no_answer():
-    assert short_answer("Siapa presiden pertama?", []) is None
+    assert short_answer("Siapa presiden pertama?", None) is None
 
 
 @pytest.fixture(scope="module")
@@ -161,9 +161,9 @@ def test_none_where_the_index_knows_few_of_the_question_words():
     """An English question over Indonesian text: the sentence cannot restate it, so where a
     span stands says nothing."""
     question = "Siapa yang mengakuisisi pabrik gula itu?"
-    passages = [passage("SURABAYA - PT Sinar Tebu telah mengakuisisi pabrik gula itu dari pemerintah daerah.")]
-    assert short_answer(question, passages, coverage=1.0) is not None
-    assert short_answer(question, passages, coverage=0.2) is None
+    top = passage("SURABAYA - PT Sinar Tebu telah mengakuisisi pabrik gula itu dari pemerintah daerah.")
+    assert short_answer(question, top, coverage=1.0) is not None
+    assert short_answer(question, top, coverage=0.2) is None
 
 
 def test_seed_english_question_gets_no_short_answer(seed_engine):
@@ -171,3 +171,11 @@ def test_seed_english_question_gets_no_short_answer(seed_engine):
 
     result = answer(seed_engine, "Who summoned the Russian ambassador?")
     assert result.passages and result.short_answer is None
+
+
+def test_the_number_of_passages_shown_does_not_change_it(seed_engine):
+    from qa.answer import answer
+
+    few = answer(seed_engine, "Siapa yang memanggil duta besar Rusia?", k=1)
+    many = answer(seed_engine, "Siapa yang memanggil duta besar Rusia?", k=8)
+    assert few.short_answer is not None and few.short_answer == many.short_answer
