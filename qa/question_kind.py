@@ -54,11 +54,16 @@ def expected_type(question: str) -> str | None:
     it (why, how, what-is definitions)."""
     if _NONE.search(question):
         return None
-    for kind, pattern in (("time", _TIME_Q), ("date", _DATE_Q), ("number", _NUMBER_Q),
-                          ("place", _PLACE_Q), ("name", _PERSON_Q), ("thing", _NAME_Q)):
-        if pattern.search(question):
-            return kind
-    return None
+    # The question word that comes first asks: "Who opened the scoring when ..." wants a name.
+    # At the same place the more specific pattern wins ("what year" is a date, not a thing).
+    found = []
+    for priority, (kind, pattern) in enumerate((
+            ("time", _TIME_Q), ("date", _DATE_Q), ("number", _NUMBER_Q), ("place", _PLACE_Q),
+            ("name", _PERSON_Q), ("thing", _NAME_Q))):
+        match = pattern.search(question)
+        if match:
+            found.append((match.start(), priority, kind))
+    return min(found)[2] if found else None
 
 
 @dataclass(frozen=True)
