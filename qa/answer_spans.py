@@ -191,7 +191,7 @@ def _covering(tokens: list[Token], a: int, b: int) -> tuple[int, int] | None:
 
 def _numbers(tokens: list[Token], unit_words: frozenset[str]) -> list[Span]:
     """A number with its currency, scale words and unit; the unit is kept when it is a unit
-    or a word of the question."""
+    or what the question counts ("1.500 tentara" for "Berapa tentara ...")."""
     out = []
     i = 0
     while i < len(tokens):
@@ -300,8 +300,7 @@ def spans(q: QuestionShape, text: str, start: int, end: int) -> tuple[list[Token
     elif q.kind == "time":
         raw = _pattern(_TIME, "time", tokens, text, start, end)
     elif q.kind == "number":
-        units = frozenset(w[:-3] if w.endswith("kah") else w for w in q.words) | q.stems
-        raw = _numbers(tokens, units)
+        raw = _numbers(tokens, q.counted)
     else:
         raw = _name_runs(tokens, text, known_caps)
         if q.kind == "place":

@@ -86,6 +86,7 @@ class QuestionShape:
     after: str | None
     verbs: frozenset[str]
     passive: bool
+    counted: frozenset[str]  # what "berapa/how many" counts or measures: "tentara", "ton"
 
 
 def _frame(words: list[str]) -> tuple[str | None, str | None]:
@@ -133,6 +134,17 @@ def _action(words: list[str], names: set[str]) -> tuple[set[str], bool]:
     return set(), False
 
 
+def _counted(words: list[str]) -> set[str]:
+    """The two words after "berapa(kah)"/"how many|much", "-kah" dropped ("tonkah")."""
+    out: set[str] = set()
+    for i, w in enumerate(words):
+        if w.startswith("berapa") or (w in ("many", "much") and i and words[i - 1] == "how"):
+            for nxt in words[i + 1:i + 3]:
+                nxt = nxt[:-3] if nxt.endswith("kah") and len(nxt) > 5 else nxt
+                out |= {nxt, lexical.stem(nxt)}
+    return out - lexical.QUERY_STOP_WORDS
+
+
 def read_question(question: str) -> QuestionShape | None:
     """The question's shape, or None when no span answers it."""
     kind = expected_type(question)
@@ -149,4 +161,4 @@ def read_question(question: str) -> QuestionShape | None:
         words=frozenset(words), stems=frozenset(stems),
         attributes=frozenset(sentence_choice.attribute_terms(question)),
         names=frozenset(names - lexical.QUERY_STOP_WORDS), before=before, after=after,
-        verbs=frozenset(verbs), passive=passive)
+        verbs=frozenset(verbs), passive=passive, counted=frozenset(_counted(words)))
