@@ -3,6 +3,11 @@ revision's answer path, in one process, on the same questions, interleaved so bo
 same machine load.
 
 Run:  python benchmarks/answer_latency.py [--baseline 2f248c3] [--repeats 5] [--index DIR]
+                                          [--questions FILE.jsonl --limit N]
+
+With --questions, the first N questions of a JSONL question set (its `question` field) are
+asked instead of the built-in ones: e.g. FacQA's factoid questions over the IndoSum index,
+where the short answer's extractor runs on every answer.
 
 The baseline's qa/answer.py and qa/confidence.py are read with `git show` and loaded as
 separate modules over the same engine (same model session, same index, everything else from
@@ -67,7 +72,15 @@ def main() -> None:
     ap.add_argument("--baseline", default="2f248c3")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--index", type=Path, default=Path("/tmp/honest/latency-seed"))
+    ap.add_argument("--questions", type=Path, help="JSONL question set to ask instead")
+    ap.add_argument("--limit", type=int, default=40)
     args = ap.parse_args()
+    questions = QUESTIONS
+    if args.questions:
+        import json
+
+        with args.questions.open(encoding="utf-8") as f:
+            questions = [json.loads(line)["question"] for line in f if line.strip()][:args.limit]
     from qa.answer import answer as current
     from qa.engine import build, open_engine
 
@@ -76,11 +89,11 @@ def main() -> None:
     engine = open_engine(args.index, None, build_default=False)
     baseline = load_revision(args.baseline)
     for fn in (current, baseline):  # warm both paths (model session, caches, stemmer)
-        for q in QUESTIONS:
+        for q in questions:
             fn(engine, q)
-    times = {"working tree": {q: [] for q in QUESTIONS}, args.baseline: {q: [] for q in QUESTIONS}}
+    times = {"working tree": {q: [] for q in questions}, args.baseline: {q: [] for q in questions}}
     for _ in range(args.repeats):
-        for q in QUESTIONS:
+        for q in questions:
             for name, fn in (("working tree", current), (args.baseline, baseline)):
                 started = time.perf_counter()
                 fn(engine, q)
@@ -90,8 +103,12 @@ def main() -> None:
         ts = [t for per in by_question.values() for t in per]
         print(f"{name:14} answer(): p50 {1000 * statistics.median(ts):.1f} ms, "
               f"mean {1000 * statistics.fmean(ts):.1f} ms over {len(ts)} calls")
+    ratio = [statistics.median(times["working tree"][q]) / statistics.median(times[args.baseline][q])
+             for q in questions]
+    print(f"working tree / baseline, median over questions of the per-question p50 ratio: "
+          f"{statistics.median(ratio):.3f}")
     print("p50 per question (working tree / baseline):")
-    for q in QUESTIONS:
+    for q in questions:
         print(f"  {1000 * statistics.median(times['working tree'][q]):6.1f} / "
               f"{1000 * statistics.median(times[args.baseline][q]):6.1f} ms  {q}")
 

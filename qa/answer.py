@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from qa import alignment, confidence, filtering, rerank, sentence_choice
+from qa import alignment, confidence, filtering, rerank, sentence_choice, short_answer
 from qa.citations import cite
 from index.corpus.junk import heads_others
 from qa.duplicates import Group, collapse
@@ -91,6 +91,13 @@ def answer_from_query(engine: Engine, question: str, query: Query, k: int = 5) -
     result = Answer(question=question, passages=passages)
     if hits:
         judge(engine, result, retrieved, sentence_scores[0], query.coverage)
+        if result.confident is not False:
+            # A span from a passage judged not to answer would be a confident-looking wrong
+            # answer; an uncalibrated model's confidence means nothing to the extractor.
+            others = [g.hit for g in shown_groups(retrieved, short_answer.AGREEMENT_DEPTH)[1:]]
+            result.short_answer = short_answer.short_answer(
+                question, passages[0], others, result.confidence if result.calibrated else None,
+                query.coverage)
     return result
 
 

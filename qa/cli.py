@@ -735,6 +735,12 @@ def eval_(
         other = m["confident_otherwise"]
         print(f"judged confident: {m['confident_when_first']:.3f} of questions whose answer is "
               f"ranked first, {'n/a' if other is None else f'{other:.3f}'} of the others")
+    for lang, sa in m["short_answer"].items():
+        if sa["n"]:
+            _out(f"short answers ({lang}): given for {sa['coverage']:.3f} of {sa['n']}; among them "
+                 + ("none" if not sa["shown"] else
+                    f"right (token F1 >= 0.5) {sa['precision']:.3f}, exact match "
+                    f"{sa['exact_match']:.3f}, mean F1 {sa['f1']:.3f}") + "\n")
     print(f"latency per question: p50 {m['latency_ms_p50']:.0f} ms, p95 {m['latency_ms_p95']:.0f} ms")
 
 
@@ -782,6 +788,14 @@ def _eval_conversations(conversations: Path, articles: Path | None, k: int, as_j
         other = judged["confident_otherwise"]
         print(f"judged confident in context: {judged['confident_when_first']:.3f} of turns whose top "
               f"passage answers, " + ("-" if other is None else f"{other:.3f}") + " of the others")
+    print("short answers in context, given / right among given (token F1 >= 0.5):")
+    for lang, by_turn in m.get("context", {}).items():
+        cells = []
+        for t in turns:
+            sa = by_turn.get(t, {}).get("short_answer") or {}
+            cells.append("-" if not sa.get("n") else
+                         f"{sa['coverage']:.2f}/" + ("-" if sa["precision"] is None else f"{sa['precision']:.2f}"))
+        _out(f"{'context':11} {lang:5} " + " ".join(f"{c:>9}" for c in cells) + "\n")
 
 
 def _pool_copy(ctx: typer.Context, store, folder: Path,

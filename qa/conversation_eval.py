@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from index.errors import UserError
+from qa import answer_scoring
 from qa.evaluate import confident_share
 
 if TYPE_CHECKING:
@@ -112,7 +113,10 @@ def _rate(rows: list[dict]) -> dict:
             # How far "No confident answer" holds for follow-ups, whose scores carry the
             # conversation's bonus.
             "confident_when_first": confident_share([r["confident"] for r in rows if r["rank"] == 1]),
-            "confident_otherwise": confident_share([r["confident"] for r in rows if r["rank"] != 1])}
+            "confident_otherwise": confident_share([r["confident"] for r in rows if r["rank"] != 1]),
+            "short_answer": answer_scoring.summary(
+                [r["short_answer"]["text"] if r["short_answer"] else None for r in rows],
+                [list(r["answers"]) for r in rows])}
 
 
 def summarise(rows: list[dict]) -> dict:
@@ -157,6 +161,9 @@ def evaluate_conversations(conversations: list[EvalConversation], engine: Engine
                                             [p.hit.text for p in result.passages],
                                             conv.article, turn.answers),
                         "confident": result.confident, "confidence": result.confidence,
+                        "short_answer": (result.short_answer.as_dict()
+                                         if result.short_answer else None),
+                        "answers": list(turn.answers),
                     })
                 done += 1
                 if progress:

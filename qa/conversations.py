@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from index.errors import UserError
-from qa.types import Answer, AnswerPassage, Citation, Conversation, Hit, Reading, Turn
+from qa.types import Answer, AnswerPassage, Citation, Conversation, Hit, Reading, ShortAnswer, Turn
 
 if TYPE_CHECKING:
     from index.storage.base import ArticleFilter
@@ -68,9 +68,15 @@ def _m1_initial(db: sqlite3.Connection) -> None:
         PRIMARY KEY (turn_id, rank))""")
 
 
+def _m2_short_answer(db: sqlite3.Connection) -> None:
+    """The turn's short answer (qa.short_answer) as JSON, or NULL: turns recorded before it
+    existed have none."""
+    db.execute("ALTER TABLE turns ADD COLUMN short_answer TEXT")
+
+
 # Append only: never edit or reorder a migration once released; the list's length is the
 # schema version a database is at when fully migrated.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_initial]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_initial, _m2_short_answer]
 
 
 def migrate(db: sqlite3.Connection) -> int:
@@ -175,11 +181,13 @@ class ConversationStore:
                                      "WHERE conversation_id = ?", (cid,)).fetchone()[0]
             cur = self.db.execute(
                 "INSERT INTO turns (conversation_id, number, question, mode, about, article_id, "
-                "searched, confidence, calibrated, no_answer_reason, asked_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "searched, confidence, calibrated, no_answer_reason, asked_at, short_answer) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (cid, number, question, reading.mode, reading.about, reading.article_id,
                  reading.searched, answer.confidence, int(answer.calibrated),
-                 answer.no_answer_reason, asked))
+                 answer.no_answer_reason, asked,
+                 json.dumps(asdict(answer.short_answer), ensure_ascii=False)
+                 if answer.short_answer else None))
             turn_id = cur.lastrowid
             self.db.execute("UPDATE conversations SET activity = (SELECT max(activity) + 1 FROM "
                             "conversations) WHERE id = ?", (cid,))
@@ -204,13 +212,14 @@ class ConversationStore:
     def turns(self, cid: int) -> list[Turn]:
         rows = self.db.execute(
             "SELECT id, number, question, mode, about, article_id, searched, confidence, "
-            "calibrated, no_answer_reason, asked_at FROM turns WHERE conversation_id = ? "
-            "ORDER BY number", (cid,)).fetchall()
+            "calibrated, no_answer_reason, asked_at, short_answer FROM turns "
+            "WHERE conversation_id = ? ORDER BY number", (cid,)).fetchall()
         out = []
         for (tid, number, question, mode, about, article_id, searched, conf, calibrated, why,
-             asked) in rows:
+             asked, short) in rows:
             answer = Answer(question=question, passages=self._passages(tid), confidence=conf,
-                            calibrated=bool(calibrated), no_answer_reason=why)
+                            calibrated=bool(calibrated), no_answer_reason=why,
+                            short_answer=ShortAnswer(**json.loads(short)) if short else None)
             out.append(Turn(conversation_id=cid, number=number, question=question,
                             reading=Reading(mode=mode, about=about, article_id=article_id,
                                             searched=searched),

@@ -16,6 +16,7 @@ from pathlib import Path
 from index.errors import UserError
 from index.corpus.types import Article, Paragraph
 from index.storage.base import ArticleFilter
+from qa import answer_scoring
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,15 @@ def confident_share(judgements: list[bool | None]) -> float | None:
     return sum(judgements) / len(judgements)
 
 
+def _short_answer_metrics(questions: list[Question], shown: list[str | None]) -> dict:
+    """qa.answer_scoring's summary over all questions and per language."""
+    out = {"all": answer_scoring.summary(shown, [list(q.answers) for q in questions])}
+    for lang in sorted({q.lang for q in questions}):
+        pick = [i for i, q in enumerate(questions) if q.lang == lang]
+        out[lang] = answer_scoring.summary([shown[i] for i in pick], [list(questions[i].answers) for i in pick])
+    return out
+
+
 def evaluate(questions: list[Question], engine, k: int = 10, progress=None,
              where: ArticleFilter | None = None) -> dict:
     """Rank every question with the product's own answer path and score it; `where` limits
@@ -187,6 +197,7 @@ def evaluate(questions: list[Question], engine, k: int = 10, progress=None,
     ranked: dict[str, list[str]] = {}
     rows = []
     latencies = []
+    short_answers: list[str | None] = []
     sentence_hits = sentence_total = 0
     for i, q in enumerate(questions):
         started = time.perf_counter()
@@ -197,8 +208,11 @@ def evaluate(questions: list[Question], engine, k: int = 10, progress=None,
         if q.answers and ranked[q.id][:1] == [q.gold]:
             sentence_total += 1
             sentence_hits += any(a in sentence for a in q.answers)
+        short = result.short_answer
         rows.append({"id": q.id, "lang": q.lang, "ranked": ranked[q.id], "answer_sentence": sentence,
-                     "confident": result.confident, "confidence": result.confidence})
+                     "confident": result.confident, "confidence": result.confidence,
+                     "short_answer": short.as_dict() if short else None})
+        short_answers.append(short.text if short else None)
         if progress:
             progress("evaluate", i + 1, len(questions))
     out = metrics(ranked, questions, ks=(1, 5, 10))
@@ -208,6 +222,7 @@ def evaluate(questions: list[Question], engine, k: int = 10, progress=None,
         "answer_sentence_n": sentence_total,
         "confident_when_first": _confident_share(rows, questions, first=True),
         "confident_otherwise": _confident_share(rows, questions, first=False),
+        "short_answer": _short_answer_metrics(questions, short_answers),
         "latency_ms_p50": 1000 * _percentile(latencies, 0.5),
         "latency_ms_p95": 1000 * _percentile(latencies, 0.95),
     }

@@ -37,6 +37,7 @@ def to_dict(conv: Conversation) -> dict:
                 "context": t.reading.mode,
                 "context_article_id": t.reading.article_id,
                 "confidence": t.answer.confidence,
+                "short_answer": t.answer.short_answer.as_dict() if t.answer.short_answer else None,
                 "answer_sentence": t.answer.passages[0].answer_sentence if t.answer.passages else None,
                 "passages": [
                     {
@@ -73,6 +74,9 @@ def to_markdown(conv: Conversation) -> str:
             lines += ["No passages found.", ""]
             continue
         top = t.answer.passages[0]
+        if t.answer.short_answer:
+            s = t.answer.short_answer
+            lines += [f"**{_md(s.text)}** — [{s.passage_rank}]", ""]
         lines += [f"> {_md(top.answer_sentence)}", ""]
         for p in t.answer.passages:
             lines.append(f"{p.rank}. {_md(p.citation.label())}  ")

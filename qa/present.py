@@ -18,6 +18,7 @@ def to_json(answer: Answer) -> str:
             "confident": answer.confident,
             "confidence": None if answer.confidence is None else round(answer.confidence, 4),
             "no_answer_reason": answer.no_answer_reason,
+            "short_answer": answer.short_answer.as_dict() if answer.short_answer else None,
             "hits": [
                 {
                     "rank": p.rank,
@@ -48,6 +49,13 @@ def no_answer_why(answer: Answer) -> str:
     return f"(confidence {answer.confidence:.2f}): {why}" if answer.confidence is not None else f": {why}"
 
 
+def short_answer_line(answer: Answer) -> str | None:
+    """"Korea Selatan — [1]": the short answer and the passage it was taken from. Article
+    text: make it inert before showing it."""
+    s = answer.short_answer
+    return None if s is None else f"{' '.join(s.text.split())} — [{s.passage_rank}]"
+
+
 def print_answer(answer: Answer, console: Console) -> None:
     """Numbered citation, score, then the paragraph with its answer sentence highlighted.
 
@@ -65,6 +73,10 @@ def print_answer(answer: Answer, console: Console) -> None:
         note.append("No confident answer", style="bold yellow")
         note.append(f" {no_answer_why(answer)}. The closest passages:")
         console.print(note, soft_wrap=plain)
+        console.print()
+    line = short_answer_line(answer)
+    if line is not None:
+        console.print(Text(inert(line), style="bold green"), soft_wrap=plain)
         console.print()
     for p in answer.passages:
         head = Text()

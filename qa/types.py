@@ -68,6 +68,24 @@ class AnswerPassage:
     also_in: tuple[Citation, ...] = ()  # near-duplicates of this passage elsewhere
 
 
+@dataclass(frozen=True)
+class ShortAnswer:
+    """An answer span shown above the passages (qa.short_answer). `text` is `passage.hit.text[start:end]` of the passage ranked `passage_rank`
+    (1-based); `kind` is what the question asked for; `probability` the model's estimate
+    that the span answers (token F1 >= 0.5 against a reader's answer)."""
+
+    text: str
+    passage_rank: int
+    start: int
+    end: int
+    probability: float
+    kind: str
+
+    def as_dict(self) -> dict:
+        return {"text": self.text, "passage_rank": self.passage_rank, "start": self.start,
+                "end": self.end}
+
+
 @dataclass
 class Answer:
     """`confidence` is the calibrated probability that the top passage answers; `calibrated`
@@ -80,6 +98,7 @@ class Answer:
     calibrated: bool = False
     signals: dict[str, float] = field(default_factory=dict)
     no_answer_reason: str | None = None
+    short_answer: ShortAnswer | None = None
 
     @property
     def confident(self) -> bool | None:

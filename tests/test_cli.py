@@ -67,6 +67,24 @@ def test_indonesian_question_same_paragraph(first_answer, cli_env):
     assert len(data["hits"]) == 3
     assert data["hits"][0]["line"] == 4
     assert data["confident"] is True and data["confidence"] >= 0.5
+    # The short answer, with offsets into the passage it cites.
+    short = data["short_answer"]
+    assert short["text"] == "Korea Selatan"
+    assert data["hits"][short["passage_rank"] - 1]["text"][short["start"]:short["end"]] == short["text"]
+
+
+def test_short_answer_line_comes_before_the_passages(first_answer, cli_env):
+    lines = run_qa(["ask", CARD_ID], cli_env).stdout.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("[1] "))
+    assert "Korea Selatan — [1]" in lines[:first]
+
+
+def test_json_short_answer_is_null_or_points_into_its_passage(first_answer):
+    data = json.loads(first_answer.stdout)
+    assert "short_answer" in data
+    short = data["short_answer"]
+    if short is not None:
+        assert data["hits"][short["passage_rank"] - 1]["text"][short["start"]:short["end"]] == short["text"]
 
 
 def test_text_output_has_citation_and_highlight(first_answer, cli_env):

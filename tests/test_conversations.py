@@ -37,6 +37,37 @@ def test_migration_from_an_empty_database(tmp_path):
     assert {"conversations", "turns", "passages"} <= tables
 
 
+def test_a_version_1_database_gains_short_answers_and_keeps_its_turns(tmp_path):
+    """A database written before short answers (schema 1) is migrated in place: its turns
+    read back with no short answer, and new turns keep theirs."""
+    from qa.types import ShortAnswer
+
+    path = tmp_path / "c.sqlite"
+    with sqlite3.connect(path) as db:
+        MIGRATIONS[0](db)
+        db.execute("PRAGMA user_version = 1")
+        db.execute("INSERT INTO conversations VALUES (1, '/idx', '2024-01-01T00:00:00', 1)")
+        db.execute("INSERT INTO turns (id, conversation_id, number, question, mode, about, "
+                   "searched, calibrated, asked_at) VALUES (1, 1, 1, 'Old?', 'new', '', 'Old?', "
+                   "1, '2024-01-01T00:00:00')")
+    with ConversationStore(path) as store:
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        old = store.get(1).turns[0]
+        assert old.question == "Old?" and old.answer.short_answer is None
+        answer = _answer("Siapa?", ["Korea Selatan telah memanggil duta besar."])
+        answer.short_answer = ShortAnswer("Korea Selatan", 1, 0, 13, 0.6, "name")
+        store.add_turn(1, "Siapa?", Reading(), answer)
+    with ConversationStore(path) as store:
+        conv = store.get(1)
+        assert conv.turns[1].answer.short_answer == answer.short_answer
+    from qa.export import to_dict, to_markdown
+
+    assert to_dict(conv)["turns"][1]["short_answer"] == {"text": "Korea Selatan", "passage_rank": 1,
+                                                         "start": 0, "end": 13}
+    assert to_dict(conv)["turns"][0]["short_answer"] is None
+    assert "**Korea Selatan** — [1]" in to_markdown(conv)
+
+
 def test_a_database_from_a_newer_qa_is_refused(tmp_path):
     from index.errors import UserError
 
@@ -190,7 +221,8 @@ def test_eval_conversations_json_shape(cli_env, tmp_path):
     assert {(r["turn"], r["mode"]) for r in rows} == {(t, m) for t in (1, 2)
                                                       for m in ("context", "alone", "standalone")}
     for r in rows:
-        assert set(r) == {"id", "turn", "lang", "mode", "rank", "confident", "confidence"}
+        assert set(r) == {"id", "turn", "lang", "mode", "rank", "confident", "confidence",
+                          "short_answer", "answers"}
         assert r["rank"] is None or 1 <= r["rank"] <= 3
         assert isinstance(r["confident"], bool) and 0.0 <= r["confidence"] <= 1.0  # judged, every turn
     by = {(r["turn"], r["mode"]): r["rank"] for r in rows}
@@ -201,5 +233,9 @@ def test_eval_conversations_json_shape(cli_env, tmp_path):
     assert m["context"]["en"]["1"]["hit@1"] == (1.0 if by[(1, "context")] == 1 else 0.0)
     first = [r["confident"] for r in rows if r["mode"] == "context" and r["rank"] == 1]
     assert m["context"]["all"]["all"]["confident_when_first"] == (sum(first) / len(first) if first else None)
+    # Short answers scored per turn against the turn's answers.
+    given = [r for r in rows if r["mode"] == "context" and r["short_answer"]]
+    sa = m["context"]["all"]["all"]["short_answer"]
+    assert sa["n"] == 2 and sa["shown"] == len(given)
     missing = run_qa(["eval", str(convs), "--json"], env, check=False)
     assert missing.returncode == 1 and "--articles" in missing.stderr

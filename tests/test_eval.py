@@ -67,10 +67,25 @@ def test_qa_eval_on_a_tiny_set(tmp_path, default_model_dir):
     assert m["answer_sentence_hit_rate"] == sum(
         any(a in rows[q["id"]]["answer_sentence"] for a in q["answers"]) for q in QUESTIONS) / 3
     assert m["latency_ms_p50"] > 0 and m["latency_ms_p95"] >= m["latency_ms_p50"]
+    # Short answers: a field on every question, scored against the gold answers.
+    texts = {p["pid"]: p["text"] for p in POOL}
+    shown = []
+    for q in QUESTIONS:
+        short = rows[q["id"]]["short_answer"]
+        if short is not None:
+            assert texts[q["context_id"]][short["start"]:short["end"]] == short["text"]
+            shown.append((short["text"], q["answers"]))
+    sa = m["short_answer"]["all"]
+    assert sa["n"] == 3 and sa["shown"] == len(shown) and sa["coverage"] == len(shown) / 3
+    if shown:
+        from qa.answer_scoring import best_f1
+        assert sa["precision"] == sum(best_f1(t, a) >= 0.5 for t, a in shown) / len(shown)
+    assert m["short_answer"]["id"]["n"] == 2 and m["short_answer"]["en"]["n"] == 1
     index_files = list((default_model_dir.parent / "eval-indexes").glob("*/index.sqlite"))
     stamps = {f: f.stat().st_mtime_ns for f in index_files}
     second = subprocess.run(cmd[:-1], env=env, capture_output=True, text=True, timeout=600)
     assert second.returncode == 0, second.stderr
     assert "R@1" in second.stdout and "answer sentence" in second.stdout
+    assert "short answers (all): given for" in second.stdout
     # The pool's index was reused, not rebuilt.
     assert {f: f.stat().st_mtime_ns for f in index_files} == stamps

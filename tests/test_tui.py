@@ -198,6 +198,10 @@ async def test_answer_card_shows_cited_paragraph(env):
         assert top.has_class("-selected")
         assert LINE4_CITATION in screen_text(app)
         assert status.state == "Ready"
+        # The short answer leads the card, with the passage it was taken from.
+        short = card.answer.short_answer
+        assert short is not None and short.text == "Korea Selatan"
+        assert widget_text(card.status).startswith(f"Korea Selatan — [{short.passage_rank}]")
 
 
 async def test_question_asked_while_loading_waits_for_the_model(env):

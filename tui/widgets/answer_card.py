@@ -6,7 +6,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
-from qa.present import no_answer_why
+from qa.present import no_answer_why, short_answer_line
 from qa.types import Answer, AnswerPassage
 from tui.text import join, plural, safe
 
@@ -131,8 +131,11 @@ class AnswerCard(Vertical):
                  "not answering your question:", MUTED_STYLE),
             ))
         else:
-            self.status.update(safe(f"{plural(len(passages), 'passage')}, best first; "
-                                    "the answering sentence is highlighted", MUTED_STYLE))
+            about_passages = safe(f"{plural(len(passages), 'passage')}, best first; "
+                                  "the answering sentence is highlighted", MUTED_STYLE)
+            line = short_answer_line(answer)
+            self.status.update(about_passages if line is None else
+                               join(safe(line, "bold $text-success"), "\n", about_passages))
         await self.mount_all([PassageView(p) for p in passages])
         self.state = "answered"
 
