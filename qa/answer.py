@@ -79,7 +79,9 @@ def answer_from_query(engine: Engine, question: str, query: Query, k: int = 5) -
     (qa.rerank)."""
     retrieved = rerank.as_needed(engine.store.manifest.model, query.coverage, engine.embedder,
                                  question, query.hits)
-    groups = shown_groups(retrieved, k)
+    # The short answer reads the next distinct hits however many are shown (`k`).
+    ranked = shown_groups(retrieved, max(k, short_answer.AGREEMENT_DEPTH))
+    groups = ranked[:k]
     hits = [g.hit for g in groups]
     spans, sentence_scores = choose_sentences(engine, query.vector, question, hits)
     passages = [
@@ -94,7 +96,7 @@ def answer_from_query(engine: Engine, question: str, query: Query, k: int = 5) -
         if result.confident is not False:
             # A span from a passage judged not to answer would be a confident-looking wrong
             # answer; an uncalibrated model's confidence means nothing to the extractor.
-            others = [g.hit for g in shown_groups(retrieved, short_answer.AGREEMENT_DEPTH)[1:]]
+            others = [g.hit for g in ranked[1:short_answer.AGREEMENT_DEPTH]]
             result.short_answer = short_answer.short_answer(
                 question, passages[0], others, result.confidence if result.calibrated else None,
                 query.coverage)

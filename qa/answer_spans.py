@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from index.corpus import lexical
-from qa.question_kind import QuestionShape
+from qa.question_kind import AUX_WORDS, QuestionShape
 
 _Q = re.IGNORECASE
 _TOKEN = re.compile(r"\w+(?:[.,/:'’&-]\w+)*%?|[\"“”‘’()\[\],.;:!?]", re.UNICODE)
@@ -55,10 +55,6 @@ UNITS = {"tahun", "bulan", "minggu", "hari", "jam", "menit", "detik", "years", "
          "people", "rupiah", "dolar", "dollars", "euro", "feet", "ft", "kaki", "inci",
          "inches", "acres", "square", "persegi", "derajat", "degrees", "watt", "mw", "kw",
          "unit", "units", "buah", "ekor", "kali", "times"}
-AUX_WORDS = {"telah", "akan", "yang", "sudah", "sedang", "baru", "pernah", "masih", "tidak",
-             "resmi", "berhasil", "kembali", "juga", "lalu", "kemudian", "has", "have", "had",
-             "was", "were", "is", "will", "would", "also", "then", "first", "later",
-             "successfully", "did", "who", "which", "that"}
 COPULAS = {"adalah", "ialah", "yaitu", "yakni", "merupakan", "sebagai", "is", "was", "are",
            "were"}
 BY_WORDS = {"oleh", "by"}

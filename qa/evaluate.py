@@ -178,7 +178,8 @@ def _short_answer_metrics(questions: list[Question], shown: list[str | None]) ->
     out = {"all": answer_scoring.summary(shown, [list(q.answers) for q in questions])}
     for lang in sorted({q.lang for q in questions}):
         pick = [i for i, q in enumerate(questions) if q.lang == lang]
-        out[lang] = answer_scoring.summary([shown[i] for i in pick], [list(questions[i].answers) for i in pick])
+        out[lang] = answer_scoring.summary([shown[i] for i in pick],
+                                           [list(questions[i].answers) for i in pick])
     return out
 
 

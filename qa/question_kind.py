@@ -41,10 +41,13 @@ _QUESTION_WORDS = {"apa", "apakah", "siapa", "siapakah", "mana", "manakah", "dim
 # Words between the question word and the words that frame the answer.
 _FILLER = {"yang", "nama", "namanya", "adalah", "ialah", "the", "is", "are", "was", "were",
            "of", "did", "does", "do", "name", "di", "ke", "dari", "pada", "in", "at", "on"}
-_AUX = {"telah", "akan", "yang", "sudah", "sedang", "baru", "pernah", "masih", "tidak",
-        "resmi", "berhasil", "kembali", "juga", "lalu", "kemudian", "has", "have", "had", "was",
-        "were", "is", "will", "would", "also", "then", "first", "later", "successfully",
-        "did", "who", "which", "that"}
+# Words between a subject and its verb ("Korea Selatan telah memanggil").
+AUX_WORDS = {"telah", "akan", "yang", "sudah", "sedang", "baru", "pernah", "masih", "tidak",
+             "resmi", "berhasil", "kembali", "juga", "lalu", "kemudian", "has", "have", "had",
+             "was", "were", "is", "will", "would", "also", "then", "first", "later",
+             "successfully", "did", "who", "which", "that"}
+# Capitalised inside the question: names and titles. Unlike sentence_choice's names, one
+# capital letter counts ("Adiwarman A Karim"); the weights were fitted with it.
 _CAPITALISED = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][\w-]*")
 
 
@@ -112,7 +115,7 @@ def _action(words: list[str], names: set[str]) -> tuple[set[str], bool]:
         if w in ("siapa", "siapakah", "apa", "apakah"):
             k = i + 1
             after_yang = k < len(words) and words[k] == "yang"
-            while k < len(words) and words[k] in _AUX:
+            while k < len(words) and words[k] in AUX_WORDS:
                 k += 1
             # A verb follows "yang", or carries a verb prefix ("pendiri", a noun, is not
             # the action even where the stemmer says "diri").

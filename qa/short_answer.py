@@ -29,9 +29,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from index.corpus import lexical
-from qa.answer_spans import AUX_WORDS, BY_WORDS, CONNECTORS, COPULAS, ORGANISATION_WORDS, \
+from qa.answer_spans import BY_WORDS, CONNECTORS, COPULAS, ORGANISATION_WORDS, \
     PLACE_PREPOSITIONS, ROLE_WORDS, UNITS, Span, Token, norm, spans, used_by_question
-from qa.question_kind import QuestionShape, read_question
+from qa.question_kind import AUX_WORDS, QuestionShape, read_question
 from qa.types import AnswerPassage, Hit, ShortAnswer
 
 

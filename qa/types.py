@@ -70,9 +70,10 @@ class AnswerPassage:
 
 @dataclass(frozen=True)
 class ShortAnswer:
-    """An answer span shown above the passages (qa.short_answer). `text` is `passage.hit.text[start:end]` of the passage ranked `passage_rank`
-    (1-based); `kind` is what the question asked for; `probability` the model's estimate
-    that the span answers (token F1 >= 0.5 against a reader's answer)."""
+    """An answer span shown above the passages (qa.short_answer). `text` is
+    `passage.hit.text[start:end]` of the passage ranked `passage_rank` (1-based); `kind` is
+    what the question asked for; `probability` the model's estimate that the span answers
+    (token F1 >= 0.5 against a reader's answer)."""
 
     text: str
     passage_rank: int
