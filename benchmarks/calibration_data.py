@@ -89,11 +89,16 @@ class Asker:
         self.engine = Engine(store=store, embedder=cache, index_ref=Path("."))
 
     def candidates(self, question: str, qvec):
-        from qa.retrieve import DEFAULT_FUSION, candidates, lexical_trust
+        from qa.retrieve import DEFAULT_FUSION, candidates, crossed_side, lexical_trust
 
         coverage = self.store.vocabulary_coverage(question)
-        fusion = lexical_trust(self.store, question, DEFAULT_FUSION, coverage)
-        lexical = self.store.search_lexical(question, fusion.candidates) if fusion.lexical_weight else []
+        crossed = crossed_side(self.store, self.embedder, question, coverage,
+                               DEFAULT_FUSION.candidates, DEFAULT_FUSION, None)
+        if crossed is not None:  # bridged as the answer path bridges it (qa.bridge)
+            _, fusion, lexical = crossed
+        else:
+            fusion = lexical_trust(self.store, question, DEFAULT_FUSION, coverage)
+            lexical = self.store.search_lexical(question, fusion.candidates) if fusion.lexical_weight else []
         dense, lexical = candidates(self.store, qvec, question, fusion.candidates, fusion, lexical)
         return coverage, fusion, dense, lexical
 

@@ -78,7 +78,8 @@ def answer_from_query(engine: Engine, question: str, query: Query, k: int = 5) -
     language than the articles has its first hits re-ranked by their coverage of its words
     (qa.rerank)."""
     retrieved = rerank.as_needed(engine.store.manifest.model, query.coverage, engine.embedder,
-                                 question, query.hits)
+                                 question, query.hits,
+                                 query.crossing.asked if query.crossing else None)
     # The short answer reads the next distinct hits however many are shown (`k`).
     ranked = shown_groups(retrieved, max(k, short_answer.AGREEMENT_DEPTH))
     groups = ranked[:k]
@@ -91,6 +92,8 @@ def answer_from_query(engine: Engine, question: str, query: Query, k: int = 5) -
         for i, (g, h, (a, b)) in enumerate(zip(groups, hits, spans))
     ]
     result = Answer(question=question, passages=passages)
+    if query.crossing is not None:
+        result.bridged = dict(query.crossing.mapped)
     if hits:
         judge(engine, result, retrieved, sentence_scores[0], query.coverage)
         if result.confident is not False:

@@ -384,6 +384,8 @@ def test_status_list_verify_remove_commands(cli_env, tmp_path):
     out = run_qa(["index", "status"], cli_env).stdout
     for label in ("articles    2", "paragraphs  5", "vectors", "model", "size", "last change"):
         assert label in out
+    bridge = next(line for line in out.splitlines() if line.startswith("word bridge"))
+    assert int(bridge.split()[2]) > 20 and bridge.endswith(" words")  # qa.bridge's vocabulary
     text = run_qa(["index", "list"], cli_env).stdout
     assert "banjir" in text and "Banjir merendam Jakarta Timur" in text
     items = listed(cli_env)
