@@ -3,7 +3,7 @@ it maps words. R@1 is measured end to end by `qa eval` (benchmarks/RESULTS.md gi
 commands); this script measures what `qa eval` cannot see.
 
 Run:  QA_MODEL_CACHE=/tmp/qacache python benchmarks/bridge_dev.py [--articles 1000]
-                                                                  [--pairs 0] [--keep DIR]
+                                                [--pairs 0] [--keep DIR | --index DIR]
 
 1. Build cost: IndoSum's first --articles articles indexed twice by `qa index`'s own build
    (index.indexing.build.build_from_articles), without and with word senses, alternately
@@ -12,7 +12,7 @@ Run:  QA_MODEL_CACHE=/tmp/qacache python benchmarks/bridge_dev.py [--articles 10
    over that index's senses: each English content word the index does not know is mapped
    as a question's word is (qa.bridge.cross); the share whose first (or either of the two)
    mapped terms is a stem of a word of the paired Indonesian sentence, by the first term's
-   cosine.
+   cosine. `--index DIR` measures 2 and 3 over an index kept by an earlier `--keep DIR`.
 3. Question cost: for those English sentences asked as questions, the time `qa.bridge.cross`
    takes beyond the question's token states (which the re-ranking computes anyway) plus the
    word search it adds, median and 95th percentile; and reading the table once (a process's
@@ -143,6 +143,7 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--pairs", type=int, default=0)
     parser.add_argument("--keep", type=Path, default=None, help="keep the index with senses here")
+    parser.add_argument("--index", type=Path, default=None, help="skip 1: an index kept before")
     args = parser.parse_args()
     needed = [DATA / "news_en_id_parallel.jsonl", DATA / "indosum_news_articles.jsonl"]
     missing = [str(p) for p in needed if not p.is_file()]
@@ -153,6 +154,9 @@ def main() -> None:
     from qa.engine import load_model
 
     embedder = load_model(None)
+    if args.index:
+        mapping(embedder, args.index, args.pairs)
+        return
     work = Path(tempfile.mkdtemp(prefix="qa-bridge-"))
     try:
         source = work / "indosum.jsonl"

@@ -67,15 +67,15 @@ def cross(store: IndexStore, encoder: alignment.TokenEncoder, question: str,
             unknown.append((word, rows))
     mapped: list[tuple[str, tuple[str, ...]]] = []
     if unknown:
+        import faiss
+
         words = np.stack([asked.vectors[rows].mean(axis=0) for _, rows in unknown])
         words /= np.maximum(np.linalg.norm(words, axis=1, keepdims=True), 1e-12)
-        sims = table.vectors @ words.T  # one pass over the table for all the words
-        for column, (word, _) in enumerate(unknown):
-            near = sims[:, column]
-            best = np.arange(len(near))
-            if len(near) > PER_WORD:
-                best = np.argpartition(-near, PER_WORD)[:PER_WORD]
-            best = best[np.argsort(-near[best])]
-            mapped.append((word, tuple(table.terms[j] for j in best)))
+        # FAISS's own scan, not a numpy product: numpy's BLAS threads spin after a product
+        # and slowed the encoder passes that follow by half (measured on the seed).
+        _, nearest = faiss.knn(words, table.vectors, min(PER_WORD, len(table.terms)),
+                               metric=faiss.METRIC_INNER_PRODUCT)
+        for (word, _), best in zip(unknown, nearest):
+            mapped.append((word, tuple(table.terms[j] for j in best if j >= 0)))
     terms = tuple(dict.fromkeys(known + [t for _, found in mapped for t in found]))
     return Crossing(asked=asked, terms=terms, mapped=tuple(mapped))

@@ -9,7 +9,9 @@ because rank fusion lets a lexical-only match of a common word outrank a paragra
 model is sure about. The bonus shrinks with the square of the share of the question's words
 the corpus knows at all: an English question over Indonesian articles shares only names and
 stray words with them, and trusting those wrecked cross-language ranking (measured on the
-dev sets: benchmarks/fusion_dev.py, benchmarks/RESULTS.md).
+dev sets: benchmarks/fusion_dev.py, benchmarks/RESULTS.md). Where the index keeps word
+senses, such a question's unknown words are mapped to corpus words first (qa.bridge), and
+that search speaks at its own measured weight.
 """
 from __future__ import annotations
 

@@ -217,3 +217,18 @@ def test_a_milvus_index_keeps_no_senses_and_english_questions_still_answer(fast,
         assert "memanggil duta besar Rusia" in result.passages[0].answer_sentence
     finally:
         store.close()
+
+
+def test_the_judgement_reads_a_bridged_questions_scores_without_the_word_bonus():
+    """Fitted when an English question's word search was all but silent, the judgement
+    reads its dense scores when the bridge made the word search speak."""
+    from qa import confidence
+    from qa.types import Hit
+
+    hits = [Hit(paragraph_id=i, article_id=f"a{i}", title="", source="s", paragraph=i, line=i,
+                text="Korea Selatan telah memanggil duta besar Rusia.", score=0.9 - 0.01 * i,
+                dense_score=0.8 - 0.02 * i, lexical_score=1.0) for i in range(6)]
+    plain = confidence.signals(CARD_EN, hits, 0.8, 0.2, 0.6)
+    bridged = confidence.signals(CARD_EN, hits, 0.8, 0.2, 0.6, bridged=True)
+    assert plain.top == pytest.approx(0.9) and bridged.top == pytest.approx(0.8)
+    assert bridged.lead == pytest.approx(0.8 - np.mean([0.8 - 0.02 * i for i in range(1, 6)]))
