@@ -36,7 +36,8 @@ QUESTIONS = [
 
 def load_revision(rev: str):
     """The revision's answer module, wired to that revision's own copies of the qa modules
-    it imports that the working tree may have changed (confidence, alignment, rerank)."""
+    it imports that the working tree may have changed (confidence, alignment, rerank,
+    retrieve)."""
     import qa
 
     def source(path):
@@ -50,20 +51,26 @@ def load_revision(rev: str):
         exec(compile(source(f"qa/{name}.py"), f"{rev}:qa/{name}.py", "exec"), module.__dict__)
         return module
 
+    names = ("confidence", "alignment", "rerank", "retrieve")
     saved = dict(vars(qa))
+    saved_modules = {n: sys.modules.get(f"qa.{n}") for n in names}
     try:
-        for name in ("confidence", "alignment", "rerank"):
+        for name in names:
             try:
-                setattr(qa, name, load(name, {}))  # `from qa import x` in the next ones finds it
+                # Found by `from qa import x` and by `from qa.x import y` in the next ones.
+                setattr(qa, name, load(name, {}))
+                sys.modules[f"qa.{name}"] = getattr(qa, name)
             except subprocess.CalledProcessError:
                 pass  # the revision has no such module
         answer = load("answer", {})
     finally:
-        for name in ("confidence", "alignment", "rerank"):
+        for name in names:
             if name in saved:
                 setattr(qa, name, saved[name])
             elif hasattr(qa, name):
                 delattr(qa, name)
+            if saved_modules[name] is not None:
+                sys.modules[f"qa.{name}"] = saved_modules[name]
     return answer.answer
 
 

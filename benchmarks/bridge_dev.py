@@ -1,160 +1,172 @@
-"""Issue 20, first measurements: can e5-small map an English word to the corpus word that
-means the same, and does a lexical side built from those words help English questions over
-Indonesian paragraphs? A prototype measured outside the product (nothing here is used by qa).
+"""Issue 20: the word bridge (index.models.word_senses, qa.bridge), what it costs and how well
+it maps words. R@1 is measured end to end by `qa eval` (benchmarks/RESULTS.md gives the
+commands); this script measures what `qa eval` cannot see.
 
-Run:  QA_MODEL_CACHE=/tmp/qacache python benchmarks/bridge_dev.py [--min-count 2]
+Run:  QA_MODEL_CACHE=/tmp/qacache python benchmarks/bridge_dev.py [--articles 1000]
+                                                [--pairs 0] [--keep DIR | --index DIR]
 
-The bridge: every alphabetic corpus word of three letters or more seen at least --min-count
-times is embedded once, alone, as a question is (the query prompt); an English question word the corpus does
-not know is embedded the same way and mapped to its nearest corpus word. Prints:
+1. Build cost: IndoSum's first --articles articles indexed twice by `qa index`'s own build
+   (index.indexing.build.build_from_articles), without and with word senses, alternately
+   twice; seconds per 10,000 paragraphs each way, the table's rows and its size on disk.
+2. Word mapping on ../shared/data/news_en_id_parallel.jsonl (--pairs: the first N, 0 all),
+   over that index's senses: each English content word the index does not know is mapped
+   as a question's word is (qa.bridge.cross); the share whose first (or either of the two)
+   mapped terms is a stem of a word of the paired Indonesian sentence, by the first term's
+   cosine. `--index DIR` measures 2 and 3 over an index kept by an earlier `--keep DIR`.
+3. Question cost: for those English sentences asked as questions, the time `qa.bridge.cross`
+   takes beyond the question's token states (which the re-ranking computes anyway) plus the
+   word search it adds, median and 95th percentile; and reading the table once (a process's
+   first bridged question).
 
-1. Word-mapping precision on ../shared/data/news_en_id_parallel.jsonl, with IndoSum's
-   vocabulary as the corpus: of the English content words IndoSum does not know, the share
-   whose top mapped word (or its stem) occurs in the paired Indonesian sentence, by cosine
-   threshold, with the share of words mapped at that threshold.
-2. xling English questions over the xling pool (the vocabulary taken from the pool): R@1 of
-   the dense side alone (what qa does today: the coverage rule silences the lexical side),
-   and with a lexical side searched for the question's known words plus its mapped words,
-   fused as qa fuses Indonesian questions, over a grid of thresholds and weights.
+The earlier single-word prototype (session 10; each corpus word embedded alone) is in git
+history and its figures are in RESULTS.md.
 """
 from __future__ import annotations
 
 import argparse
-import collections
 import json
+import shutil
+import statistics
 import sys
+import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-DATA = ROOT.parent / "shared" / "data"
-# English function words: not looked up (the question's type is the dense side's business).
-EN_STOP = set("""a an the of in on at to for from by with and or but is are was were be been being
-do does did what which who whom whose when where why how that this these those it its as into
-than then there their they he she his her him them we you your our i me my not no yes can could
-would should will shall may might must have has had about after before during over under between
-many much more most some any each other such only also very just own same so too up down out off
-again further once here all both few nor said says""".split())
+from benchmarks.devsets import DATA  # noqa: E402
 
 
-def vocabulary(texts, min_count: int) -> list[str]:
-    from index.corpus.lexical import words
+def build_cost(embedder, articles, work: Path, keep: Path) -> Path:
+    from index.indexing.build import build_from_articles
+    from index.models.onnx_encoder import OnnxEncoder
 
-    counts = collections.Counter(w for t in texts for w in words(t) if w.isalpha() and len(w) >= 3)
-    return sorted(w for w, c in counts.items() if c >= min_count)
+    paragraphs = sum(len(a.paragraphs) for a in articles)
+    seconds: dict[bool, list[float]] = {False: [], True: []}
+    folder = work / "with"
+    for senses in (False, True, False, True):
+        OnnxEncoder.reads_word_senses = senses
+        target = work / ("with" if senses else "without")
+        shutil.rmtree(target, ignore_errors=True)
+        report = build_from_articles(articles, target, embedder)
+        seconds[senses].append(report.seconds)
+        print(f"  build {'with' if senses else 'without'} senses: {report.seconds:.1f} s", flush=True)
+    OnnxEncoder.reads_word_senses = True
+    per = {k: 10_000 * min(v) / paragraphs for k, v in seconds.items()}
+    print(f"{len(articles)} articles, {paragraphs} paragraphs: best of two builds "
+          f"{min(seconds[False]):.1f} s without senses, {min(seconds[True]):.1f} s with; per 10k "
+          f"paragraphs {per[False]:.0f} s -> {per[True]:.0f} s (+{per[True] - per[False]:.0f} s, "
+          f"x{per[True] / per[False]:.3f})")
+    import sqlite3
+
+    db = sqlite3.connect(folder / "index.sqlite")
+    rows, size = db.execute("SELECT count(*), sum(length(term) + length(vec) + 8) FROM word_senses").fetchone()
+    whole = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+    print(f"word senses: {rows} terms, about {size / 1e6:.1f} MB of {whole / 1e6:.1f} MB on disk "
+          f"({size / rows:.0f} bytes a term)")
+    db.close()
+    if keep:
+        shutil.rmtree(keep, ignore_errors=True)
+        shutil.copytree(folder, keep)
+    return folder
 
 
-def content_words(text: str) -> list[str]:
-    from index.corpus.lexical import words
+def mapping(embedder, folder: Path, pairs: int) -> None:
+    from index.corpus import lexical
+    from index.storage.faiss.store import Store
+    from qa import bridge
 
-    return [w for w in words(text) if w.isalpha() and len(w) >= 3 and w not in EN_STOP]
+    with open(DATA / "news_en_id_parallel.jsonl", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f]
+    rows = rows[:pairs] if pairs else rows
+    store = Store.open(folder)
+    started = time.perf_counter()
+    table = store.word_senses()
+    print(f"reading the table once: {1000 * (time.perf_counter() - started):.0f} ms "
+          f"({len(table.terms)} terms)")
+    where = {t: i for i, t in enumerate(table.terms)}
+    found: list[tuple[float, bool, bool]] = []  # (cosine of the first, first in pair, either)
+    costs = []
+    import numpy as np
 
-
-class Bridge:
-    """Corpus words embedded once; unknown words mapped to their nearest one."""
-
-    def __init__(self, model, vocab: list[str]) -> None:
-        self.model, self.vocab, self.known = model, vocab, set(vocab)
+    for row in rows:
+        english = row["en"]
+        asked = embedder.token_states(english, "query")
         started = time.perf_counter()
-        self.vectors = model.embed_queries(vocab)
-        self.seconds = time.perf_counter() - started
-
-    def map(self, unknown: list[str]) -> list[tuple[str, float]]:
-        if not unknown:
-            return []
-        sims = self.model.embed_queries(unknown) @ self.vectors.T
-        best = sims.argmax(1)
-        return [(self.vocab[j], float(sims[i, j])) for i, j in enumerate(best)]
-
-
-def word_precision(model, min_count: int) -> None:
-    from index.corpus.lexical import stem, words
-
-    indosum = [p for line in open(DATA / "indosum_news_articles.jsonl", encoding="utf-8")
-               for p in json.loads(line)["paragraphs"]]
-    bridge = Bridge(model, vocabulary(indosum, max(min_count, 3)))
-    print(f"IndoSum vocabulary: {len(bridge.vocab)} words embedded in {bridge.seconds:.1f} s")
-    pairs = [json.loads(line) for line in open(DATA / "news_en_id_parallel.jsonl", encoding="utf-8")]
-    found: list[tuple[float, bool, bool]] = []  # (cosine, word in pair, stem in pair)
-    for pair in pairs:
-        target = words(pair["id_text"])
-        stems = {stem(w) for w in target}
-        unknown = [w for w in content_words(pair["en"]) if w not in bridge.known]
-        for word, cos in bridge.map(unknown):
-            found.append((cos, word in target, stem(word) in stems))
-    print(f"English content words IndoSum does not know: {len(found)} in {len(pairs)} pairs")
-    print("threshold  mapped  word-in-pair  stem-in-pair")
-    for tau in (0.0, 0.88, 0.9, 0.92, 0.94, 0.96):
+        crossing = bridge.cross(store, _Known(asked), english, 0.0)
+        store.search_lexical(" ".join(crossing.terms), 100)
+        costs.append(1000 * (time.perf_counter() - started))
+        stems = {lexical.stem(w) for w in lexical.words(row["id_text"])}
+        for word, terms in crossing.mapped:
+            rows_ = _rows_of(asked, word)
+            vector = asked.vectors[rows_].mean(axis=0)
+            cos = float(table.vectors[where[terms[0]]] @ (vector / np.linalg.norm(vector)))
+            found.append((cos, terms[0] in stems, any(t in stems for t in terms)))
+    store.close()
+    print(f"{len(rows)} pairs, {len(found)} English content words the index does not know")
+    print("cosine at least  mapped  first in pair  either in pair")
+    for tau in (0.0, 0.5, 0.6, 0.7, 0.8):
         kept = [f for f in found if f[0] >= tau]
         if kept:
-            print(f"{tau:9.2f}  {len(kept) / len(found):6.3f}  {sum(f[1] for f in kept) / len(kept):12.3f}"
-                  f"  {sum(f[2] for f in kept) / len(kept):12.3f}")
+            print(f"{tau:15.1f}  {len(kept) / len(found):6.3f}  {sum(f[1] for f in kept) / len(kept):13.3f}"
+                  f"  {sum(f[2] for f in kept) / len(kept):14.3f}")
+    costs.sort()
+    print(f"question cost beyond its token states (mapping + word search): median "
+          f"{statistics.median(costs):.2f} ms, p95 {costs[int(0.95 * (len(costs) - 1))]:.2f} ms")
 
 
-def xling_rank(model, min_count: int) -> None:
-    from qa.evaluate import pool_index
-    from qa.retrieve import DEFAULT_FUSION, candidates, dense_score, fuse
+class _Known:
+    """An encoder whose `token_states` hands back states already made, so `cross` is timed
+    without the encoder pass (the re-ranking makes that pass anyway)."""
 
-    passages = DATA / "xling_idctx_passages.jsonl"
-    pool = [json.loads(line)["text"] for line in open(passages, encoding="utf-8")]
-    bridge = Bridge(model, vocabulary(pool, min_count))
-    print(f"\nxling pool vocabulary: {len(bridge.vocab)} words embedded in {bridge.seconds:.1f} s")
-    store, _ = pool_index(passages, model)
-    questions = [json.loads(line) for line in open(DATA / "xling_enq_idctx_dev.jsonl", encoding="utf-8")]
-    questions = [q for q in questions if q["lang"] == "en"]
-    dense_only = replace(DEFAULT_FUSION, lexical_weight=0.0)
-    prepared = []
-    map_ms = []
-    for q in questions:
-        qvec = model.embed_queries([q["question"]])[0]
-        words_ = content_words(q["question"])
-        started = time.perf_counter()
-        mapped = bridge.map([w for w in words_ if w not in bridge.known])
-        map_ms.append(1000 * (time.perf_counter() - started))
-        dense, _ = candidates(store, qvec, q["question"], DEFAULT_FUSION.candidates, dense_only)
-        prepared.append((q, qvec, [w for w in words_ if w in bridge.known], mapped, dense))
-    print(f"mapping a question's unknown words: median {np.median(map_ms):.1f} ms")
+    def __init__(self, states) -> None:
+        self.states = states
 
-    def r_at_1(tau: float, weight: float) -> float:
-        hits = 0
-        for q, qvec, known, mapped, dense in prepared:
-            terms = known + [w for w, cos in mapped if cos >= tau]
-            lexical = store.search_lexical(" ".join(terms), DEFAULT_FUSION.candidates) if terms and weight else []
-            scores = dict(dense)
-            extra = [pid for pid, _ in lexical if pid not in scores]
-            if extra:
-                scores.update({pid: dense_score(w, b) for pid, (w, b) in store.view_scores(qvec, extra).items()})
-            top = fuse(scores, lexical, replace(DEFAULT_FUSION, lexical_weight=weight))[0][0]
-            hits += store.paragraphs([top])[0].article_id == q["context_id"]
-        return hits / len(prepared)
+    def token_states(self, text: str, side: str = "query"):
+        return self.states
 
-    print(f"English questions: {len(prepared)}; dense side alone R@1 {r_at_1(1.0, 0.0):.3f}")
-    print("threshold  " + "  ".join(f"w={w:<5}" for w in (0.01, 0.02, 0.03, 0.05)))
-    for tau in (0.0, 0.9, 0.92, 0.94):
-        print(f"{tau:9.2f}  " + "  ".join(f"{r_at_1(tau, w):7.3f}" for w in (0.01, 0.02, 0.03, 0.05)))
-    store.close()
+
+def _rows_of(states, word: str) -> list[int]:
+    """The rows of the (first) content word spelled `word`, as qa.bridge reads them."""
+    from index.models.token_states import spelled
+    from qa import alignment
+
+    for rows in alignment.content_words(states):
+        text, kept = spelled(states, rows)
+        if text == word:
+            return kept
+    raise KeyError(word)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--min-count", type=int, default=2)
+    parser.add_argument("--articles", type=int, default=1000)
+    parser.add_argument("--pairs", type=int, default=0)
+    parser.add_argument("--keep", type=Path, default=None, help="keep the index with senses here")
+    parser.add_argument("--index", type=Path, default=None, help="skip 1: an index kept before")
     args = parser.parse_args()
-    needed = [DATA / name for name in ("news_en_id_parallel.jsonl", "indosum_news_articles.jsonl",
-                                       "xling_idctx_passages.jsonl", "xling_enq_idctx_dev.jsonl")]
+    needed = [DATA / "news_en_id_parallel.jsonl", DATA / "indosum_news_articles.jsonl"]
     missing = [str(p) for p in needed if not p.is_file()]
     if missing:
         print(f"skipped: {', '.join(missing)} not found")
         return
+    from index.indexing.sources import read_sources
     from qa.engine import load_model
 
-    model = load_model(None)
-    word_precision(model, args.min_count)
-    xling_rank(model, args.min_count)
+    embedder = load_model(None)
+    if args.index:
+        mapping(embedder, args.index, args.pairs)
+        return
+    work = Path(tempfile.mkdtemp(prefix="qa-bridge-"))
+    try:
+        source = work / "indosum.jsonl"
+        with open(DATA / "indosum_news_articles.jsonl", encoding="utf-8") as f:
+            source.write_text("".join(line for _, line in zip(range(args.articles), f)), encoding="utf-8")
+        articles, _ = read_sources([source])
+        folder = build_cost(embedder, articles, work, args.keep)
+        mapping(embedder, folder, args.pairs)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

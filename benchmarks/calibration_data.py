@@ -89,13 +89,18 @@ class Asker:
         self.engine = Engine(store=store, embedder=cache, index_ref=Path("."))
 
     def candidates(self, question: str, qvec):
-        from qa.retrieve import DEFAULT_FUSION, candidates, lexical_trust
+        from qa.retrieve import DEFAULT_FUSION, candidates, crossed_side, lexical_trust
 
         coverage = self.store.vocabulary_coverage(question)
-        fusion = lexical_trust(self.store, question, DEFAULT_FUSION, coverage)
-        lexical = self.store.search_lexical(question, fusion.candidates) if fusion.lexical_weight else []
+        crossed = crossed_side(self.store, self.embedder, question, coverage,
+                               DEFAULT_FUSION.candidates, DEFAULT_FUSION, None)
+        if crossed is not None:  # bridged as the answer path bridges it (qa.bridge)
+            _, fusion, lexical = crossed
+        else:
+            fusion = lexical_trust(self.store, question, DEFAULT_FUSION, coverage)
+            lexical = self.store.search_lexical(question, fusion.candidates) if fusion.lexical_weight else []
         dense, lexical = candidates(self.store, qvec, question, fusion.candidates, fusion, lexical)
-        return coverage, fusion, dense, lexical
+        return coverage, fusion, dense, lexical, crossed is not None
 
     def hits(self, question: str, cands, drop: set[int] = frozenset()):
         """The retrieved list `answer` would see (its depth for `qa ask`'s k), after removal,
@@ -104,7 +109,7 @@ class Asker:
         from qa.retrieve import fuse
         from qa.types import Hit
 
-        _, fusion, dense, lexical = cands
+        _, fusion, dense, lexical, _ = cands
         dense = {p: s for p, s in dense.items() if p not in drop}
         lexical = [(p, s) for p, s in lexical if p not in drop]
         ranked = fuse(dense, lexical, fusion)[:max(2 * SHOWN, confidence.DEPTH)]
@@ -125,7 +130,8 @@ class Asker:
         aligned = hits[0].aligned
         if aligned is None:
             aligned = alignment.aligned(self.embedder, question, hits[0])
-        out = confidence.signals(question, hits, sentence_scores[0], cands[0], aligned).as_dict()
+        out = confidence.signals(question, hits, sentence_scores[0], cands[0], aligned,
+                                 bridged=cands[4]).as_dict()
         terms = confidence.lexical.query_terms(question)
         out.update(
             n_terms=len(terms),
@@ -144,7 +150,7 @@ class Asker:
 def removal(store, cands, q: Question, gold_text: str) -> set[int]:
     from qa.duplicates import THRESHOLD, shingles, similarity
 
-    _, _, dense, lexical = cands
+    _, _, dense, lexical, _ = cands
     ids = set(dense) | {p for p, _ in lexical}
     gold_sh = shingles(gold_text)
     patterns = [re.compile(r"(?<!\w)" + re.escape(a.casefold()) + r"(?!\w)") for a in q.answers if a.strip()]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from index.corpus import lexical
-from index.models.token_states import WORD_START
+from index.models.token_states import words as pieces_by_word
 
 if TYPE_CHECKING:
     from index.models.token_states import TokenStates
@@ -31,14 +31,8 @@ def content_words(states: TokenStates) -> list[list[int]]:
     """Row numbers of each word of the text (pieces joined at word starts), leaving out stop
     words and words without a letter or digit: a question's "who" or "?" has no counterpart
     to look for."""
-    words: list[list[int]] = []
-    for row, piece in enumerate(states.pieces):
-        if piece.startswith(WORD_START) or not words:
-            words.append([row])
-        else:
-            words[-1].append(row)
     out = []
-    for rows in words:
+    for rows in pieces_by_word(states):
         word = "".join(c for r in rows for c in states.pieces[r].casefold() if c.isalnum())
         if word and word not in lexical.QUERY_STOP_WORDS:
             out.append(rows)

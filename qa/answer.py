@@ -78,7 +78,8 @@ def answer_from_query(engine: Engine, question: str, query: Query, k: int = 5) -
     language than the articles has its first hits re-ranked by their coverage of its words
     (qa.rerank)."""
     retrieved = rerank.as_needed(engine.store.manifest.model, query.coverage, engine.embedder,
-                                 question, query.hits)
+                                 question, query.hits,
+                                 query.crossing.asked if query.crossing else None)
     # The short answer reads the next distinct hits however many are shown (`k`).
     ranked = shown_groups(retrieved, max(k, short_answer.AGREEMENT_DEPTH))
     groups = ranked[:k]
@@ -91,8 +92,11 @@ def answer_from_query(engine: Engine, question: str, query: Query, k: int = 5) -
         for i, (g, h, (a, b)) in enumerate(zip(groups, hits, spans))
     ]
     result = Answer(question=question, passages=passages)
+    if query.crossing is not None:
+        result.bridged = dict(query.crossing.mapped)
     if hits:
-        judge(engine, result, retrieved, sentence_scores[0], query.coverage)
+        judge(engine, result, retrieved, sentence_scores[0], query.coverage,
+              query.crossing is not None)
         if result.confident is not False:
             # A span from a passage judged not to answer would be a confident-looking wrong
             # answer; an uncalibrated model's confidence means nothing to the extractor.
@@ -104,20 +108,21 @@ def answer_from_query(engine: Engine, question: str, query: Query, k: int = 5) -
 
 
 def judge(engine: Engine, result: Answer, retrieved: list[Hit], sentence_score: float,
-          coverage: float) -> None:
+          coverage: float, bridged: bool = False) -> None:
     """Fill in whether `result` answers: confidence, calibration and, when it does not, why.
 
     `retrieved`: the hits as ranked (re-ranked where qa.rerank applies), best first, at
     least `confidence.DEPTH` deep where the index has so many; `sentence_score`: the top
     passage's answer-sentence cosine; `coverage`: the search's vocabulary coverage of the
-    question."""
+    question; `bridged`: its word search spoke for mapped words (qa.bridge)."""
     calibrated = confidence.is_calibrated(engine.store.manifest.model)
     aligned = retrieved[0].aligned
     if aligned is None and calibrated:
         # Token states cost one encoder pass over the top paragraph (qa.rerank has made it
         # already where it ran); only the calibrated model's judgement reads them.
         aligned = alignment.aligned(engine.embedder, result.question, retrieved[0])
-    signals = confidence.signals(result.question, retrieved, sentence_score, coverage, aligned)
+    signals = confidence.signals(result.question, retrieved, sentence_score, coverage, aligned,
+                                 bridged)
     result.signals = signals.as_dict()
     result.confidence = confidence.probability(signals)
     result.calibrated = calibrated

@@ -522,7 +522,8 @@ def index_remove(
 def index_status(ctx: typer.Context, index: IndexOpt = None, backend: BackendOpt = None,
                  uri: UriOpt = None, collection: CollectionOpt = None,
                  as_json: JsonOpt = False) -> None:
-    """Articles, paragraphs, vectors, model, size on disk and last change of the index."""
+    """Articles, paragraphs, vectors, model, word bridge, size on disk and last change of the
+    index."""
     from index.indexing.lifecycle import status
 
     index_ref, _ = _index_ref(ctx, index, backend, uri, collection)
@@ -534,14 +535,28 @@ def index_status(ctx: typer.Context, index: IndexOpt = None, backend: BackendOpt
     rows = [("index", info["index"]), ("backend", info["backend"]),
             ("model", f"{info['model']} ({info['dim']} dimensions)"),
             ("articles", str(info["articles"])), ("paragraphs", str(info["paragraphs"])),
-            ("vectors", str(info["vectors"])), ("size", _size(info["size_bytes"])),
-            ("last change", info["updated_at"])]
+            ("vectors", str(info["vectors"])), ("word bridge", _bridge_line(info)),
+            ("size", _size(info["size_bytes"])), ("last change", info["updated_at"])]
     for name, value in rows:
         _out(f"{name:<12}{value}\n")
     _out(f"{'follows':<12}{_sources_line(info['sources'])}\n")
     for source in info["sources"]:
         mark = "" if source["exists"] else "  (gone: articles kept; qa index sync --prune drops them)"
         _out(f"  {source['kind']:<8}{source['path']}{mark}\n")
+
+
+def _bridge_line(info: dict) -> str:
+    """How many words the index keeps senses of (qa.bridge), or why it keeps none."""
+    from index.models import DEFAULT_MODEL
+
+    senses = info.get("word_senses")
+    if senses is None:
+        return "not kept by this backend"
+    if senses:
+        return f"{senses} words"
+    if info["model"] != DEFAULT_MODEL:
+        return "none (made for the default model only)"
+    return "none yet (qa index rebuild makes it)" if info["paragraphs"] else "none yet"
 
 
 def _sources_line(sources: list[dict]) -> str:

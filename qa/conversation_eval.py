@@ -13,7 +13,6 @@ one of the turn's answers: the passage the user sees first must answer.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from index.errors import UserError
 from qa import answer_scoring
-from qa.evaluate import confident_share
+from qa.evaluate import confident_share, pool_key
 
 if TYPE_CHECKING:
     from index.storage.base import ArticleFilter
@@ -86,9 +85,8 @@ def article_pool_index(pool: Path, embedder, progress=None):
     from index.storage.faiss.store import Store
     from qa import paths
 
-    digest = hashlib.sha256(pool.read_bytes())
-    digest.update(manifest_for(embedder).fingerprint.encode())
-    folder = paths.cache_dir() / "eval-indexes" / f"articles-{digest.hexdigest()[:16]}"
+    key = pool_key(pool, manifest_for(embedder).fingerprint)
+    folder = paths.cache_dir() / "eval-indexes" / f"articles-{key}"
     if not (folder / "index.sqlite").exists():
         sources = read_articles([pool], progress=progress)
         if sources.errors:

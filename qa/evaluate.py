@@ -114,8 +114,13 @@ def _field(path: Path, number: int, row: dict, name: str, *, key: bool = False,
 
 
 def pool_key(path: Path, fingerprint: str) -> str:
+    """The pool's content, the model, and what an index holds: a pool indexed by an older qa
+    (without word senses, say) is indexed again rather than migrated and missing them."""
+    from index.storage.base import SCHEMA_VERSION
+
     digest = hashlib.sha256(path.read_bytes())
     digest.update(fingerprint.encode())
+    digest.update(f"schema {SCHEMA_VERSION}".encode())
     return digest.hexdigest()[:16]
 
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from qa import confidence, filtering
 from qa.answer import answer, answer_from_query
-from qa.retrieve import DEFAULT_FUSION, Fusion, Query, dense_score, rank, search
+from qa.retrieve import DEFAULT_FUSION, Fusion, Query, crossed_side, dense_score, rank, search
 from qa.types import Answer, Hit, Reading, Turn
 
 if TYPE_CHECKING:
@@ -133,8 +133,14 @@ def read_in_context(store, embedder, question: str, context: Context | None, k: 
     depth = max(k, fusion.candidates)
     coverage = store.vocabulary_coverage(question)
 
-    # The question alone: the topic-change test, and the answer when it is a new topic.
-    alone = rank(store, qvec, question, depth, fusion, coverage, where=where)
+    # The question alone: the topic-change test, and the answer when it is a new topic. A
+    # question in another language than the articles has its words bridged (qa.bridge).
+    crossed = crossed_side(store, embedder, question, coverage, depth, fusion, where)
+    crossing = crossed[0] if crossed else None
+    if crossed is None:
+        alone = rank(store, qvec, question, depth, fusion, coverage, where=where)
+    else:
+        alone = rank(store, qvec, question, depth, crossed[1], 1.0, crossed[2], where)
     article = [p.id for p in store.article_paragraphs(context.article_id)]
     alone_scores = {r[0]: r[1] for r in alone}
     inside = [alone_scores.get(pid) for pid in article]
@@ -148,7 +154,7 @@ def read_in_context(store, embedder, question: str, context: Context | None, k: 
     if (top is not None and best_inside is not None and top[0] not in set(article)
             and top[1] - best_inside >= config.shift_margin):
         return (Reading(mode="new topic", about="new topic: read on its own"),
-                Query(qvec, coverage, _hits(store, alone[:k])))
+                Query(qvec, coverage, _hits(store, alone[:k]), crossing))
 
     # Read in context: every paragraph of the article scored, and given the bonus; the
     # vector mixed with the context's and the word search widened only where configured.
@@ -173,7 +179,7 @@ def read_in_context(store, embedder, question: str, context: Context | None, k: 
     boosted.sort(key=lambda r: (-r[1], r[0]))
     reading = Reading(mode="follow-up", about=about_line(context), article_id=context.article_id,
                       searched=words)
-    return reading, Query(vector, coverage, _hits(store, boosted[:k]))
+    return reading, Query(vector, coverage, _hits(store, boosted[:k]), crossing)
 
 
 def answer_in_context(engine: Engine, question: str, context: Context | None, k: int = 5,

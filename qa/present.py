@@ -19,6 +19,7 @@ def to_json(answer: Answer) -> str:
             "confidence": None if answer.confidence is None else round(answer.confidence, 4),
             "no_answer_reason": answer.no_answer_reason,
             "short_answer": answer.short_answer.as_dict() if answer.short_answer else None,
+            "bridged": {w: list(t) for w, t in answer.bridged.items()} or None,
             "hits": [
                 {
                     "rank": p.rank,

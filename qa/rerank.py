@@ -29,6 +29,7 @@ from index.models import DEFAULT_MODEL
 from qa import alignment
 
 if TYPE_CHECKING:
+    from index.models.token_states import TokenStates
     from qa.types import Hit
 
 MEASURED_FOR = DEFAULT_MODEL
@@ -43,11 +44,14 @@ def applies(model: str, coverage: float) -> bool:
     return model == MEASURED_FOR and coverage < COVERAGE_BELOW
 
 
-def rerank(encoder: alignment.TokenEncoder, question: str, hits: Sequence[Hit]) -> list[Hit]:
+def rerank(encoder: alignment.TokenEncoder, question: str, hits: Sequence[Hit],
+           asked: TokenStates | None = None) -> list[Hit]:
     """`hits` (best first) with the first `DEPTH` re-scored and re-ordered; each of those
-    carries its coverage (`aligned`) and the score it had (`fused_score`)."""
+    carries its coverage (`aligned`) and the score it had (`fused_score`). `asked`: the
+    question's token states, when the search made them already (qa.bridge)."""
     head = list(hits[:DEPTH])
-    asked = encoder.token_states(question, "query") if head else None
+    if head and asked is None:
+        asked = encoder.token_states(question, "query")
     if asked is None or not alignment.content_words(asked):
         return list(hits)  # nothing to match ("Where is he?"): the search's order stands
     read = []
@@ -60,7 +64,9 @@ def rerank(encoder: alignment.TokenEncoder, question: str, hits: Sequence[Hit]) 
 
 
 def as_needed(model: str, coverage: float, encoder: alignment.TokenEncoder, question: str,
-              hits: Sequence[Hit]) -> list[Hit]:
+              hits: Sequence[Hit], asked: TokenStates | None = None) -> list[Hit]:
     """`hits` re-ranked where `applies` says so, else as they are: the one call the answer
     path (and the calibration benchmark, which must see what it sees) makes."""
-    return rerank(encoder, question, hits) if hits and applies(model, coverage) else list(hits)
+    if hits and applies(model, coverage):
+        return rerank(encoder, question, hits, asked)
+    return list(hits)

@@ -9,13 +9,16 @@ because rank fusion lets a lexical-only match of a common word outrank a paragra
 model is sure about. The bonus shrinks with the square of the share of the question's words
 the corpus knows at all: an English question over Indonesian articles shares only names and
 stray words with them, and trusting those wrecked cross-language ranking (measured on the
-dev sets: benchmarks/fusion_dev.py, benchmarks/RESULTS.md).
+dev sets: benchmarks/fusion_dev.py, benchmarks/RESULTS.md). Where the index keeps word
+senses, such a question's unknown words are mapped to corpus words first (qa.bridge), and
+that search speaks at its own measured weight.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from qa import bridge
 from qa.types import Hit
 
 if TYPE_CHECKING:
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
 
     from index.storage.base import ArticleFilter
     from index.storage.faiss.store import Store
+    from qa.bridge import Crossing
 
 
 @dataclass(frozen=True)
@@ -123,11 +127,13 @@ def retrieve(store: Store, qvec, question: str, k: int = 5,
 @dataclass(frozen=True)
 class Query:
     """A question's embedding, its vocabulary coverage and its hits: what the answer step
-    reuses (sentence choice, confidence) after retrieval."""
+    reuses (sentence choice, confidence) after retrieval. A question searched across the
+    languages (qa.bridge) also carries its crossing: its token states and mapped words."""
 
     vector: Any
     coverage: float
     hits: list[Hit]
+    crossing: Crossing | None = None
 
 
 _lexical_pool: Executor | None = None
@@ -157,9 +163,29 @@ def search(store: Store, embedder: Any, question: str, k: int = 5,
     the word side (stemming, vocabulary coverage, BM25: ~1.5 ms a question on IndoSum) hides
     behind the embedding instead of following it. Same hits as embedding, then `retrieve`.
     """
-    pending = _pool().submit(_lexical_side, store, question, max(k, fusion.candidates), fusion,
-                             where)
+    depth = max(k, fusion.candidates)
+    pending = _pool().submit(_lexical_side, store, question, depth, fusion, where)
     qvec = embedder.embed_queries([question])[0]
     coverage, lexical = pending.result()
-    return Query(qvec, coverage, retrieve(store, qvec, question, k, fusion, coverage, lexical,
-                                          where))
+    crossed = crossed_side(store, embedder, question, coverage, depth, fusion, where)
+    if crossed is None:
+        return Query(qvec, coverage, retrieve(store, qvec, question, k, fusion, coverage, lexical,
+                                              where))
+    crossing, bridged, lexical = crossed
+    # Coverage 1: the bridged word search has its own measured weight.
+    return Query(qvec, coverage, retrieve(store, qvec, question, k, bridged, 1.0, lexical, where),
+                 crossing)
+
+
+def crossed_side(store: Store, embedder: Any, question: str, coverage: float, n: int,
+                 fusion: Fusion, where: ArticleFilter | None
+                 ) -> tuple[Crossing, Fusion, list[tuple[int, float]]] | None:
+    """For a question the bridge maps (qa.bridge): its crossing, the fusion to rank it with,
+    and the word search for its known and mapped words; None for any other question."""
+    crossing = bridge.cross(store, embedder, question, coverage)
+    if crossing is None:
+        return None
+    weight = bridge.WEIGHT if fusion.lexical_weight else 0.0
+    lexical = (store.search_lexical(" ".join(crossing.terms), n, where)
+               if crossing.terms and weight else [])
+    return crossing, replace(fusion, lexical_weight=weight), lexical

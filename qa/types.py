@@ -91,7 +91,9 @@ class ShortAnswer:
 class Answer:
     """`confidence` is the calibrated probability that the top passage answers; `calibrated`
     says whether the calibration holds for the index's model (see qa.confidence).
-    `no_answer_reason` says in a few words why the answer is judged not confident."""
+    `no_answer_reason` says in a few words why the answer is judged not confident.
+    `bridged`: for a question in another language than the articles, the corpus words each
+    of its unknown words was searched as (qa.bridge); empty otherwise."""
 
     question: str
     passages: list[AnswerPassage] = field(default_factory=list)
@@ -100,6 +102,7 @@ class Answer:
     signals: dict[str, float] = field(default_factory=dict)
     no_answer_reason: str | None = None
     short_answer: ShortAnswer | None = None
+    bridged: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def confident(self) -> bool | None:

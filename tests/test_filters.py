@@ -363,12 +363,13 @@ def test_an_older_faiss_index_gains_dates_and_outlets_on_upgrade(tmp_path, embed
     db.execute("DROP INDEX articles_outlet")
     db.execute("ALTER TABLE articles DROP COLUMN published")
     db.execute("ALTER TABLE articles DROP COLUMN outlet")
+    db.execute("DROP TABLE word_senses")  # migration 7's
     db.execute("PRAGMA user_version = 5")
     db.close()
     vector_files = sorted(p.name for p in ref.glob("vectors-*.faiss"))
     heard: list[str] = []
     with Store.open(ref, on_upgrade=heard.append) as store:
-        assert store.manifest.schema_version == schema.CURRENT == 6
+        assert store.manifest.schema_version == schema.CURRENT >= 6  # migration 6 adds them
         assert heard and "upgrading" in heard[0]
         assert store.count_matching(ArticleFilter(outlets=("kumparan",))) == (2, 6)
         assert store.count_matching(ArticleFilter(since=date(2017, 4, 1),

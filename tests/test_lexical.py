@@ -70,6 +70,7 @@ def test_version_2_index_is_retokenised_on_open(tmp_path: Path):
                "FROM paragraphs p JOIN articles a ON a.id = p.article_id")
     db.execute("CREATE VIRTUAL TABLE paragraphs_vocab USING fts5vocab(paragraphs_fts, 'row')")
     db.execute("DROP TABLE vectors")  # migration 5's
+    db.execute("DROP TABLE word_senses")  # migration 7's
     db.execute("PRAGMA user_version = 2")
     db.execute("COMMIT")
     assert db.execute("SELECT count(*) FROM paragraphs_vocab WHERE term = 'memanggil'").fetchone()[0] == 1
@@ -105,6 +106,7 @@ def test_version_3_index_re_tokenises_accented_names(tmp_path: Path):
     db.execute("UPDATE paragraphs_fts SET text = 'j zef sapieha lahir di wroc aw' WHERE rowid = ?",
                (ids[0],))
     db.execute("DROP TABLE vectors")  # migration 5's
+    db.execute("DROP TABLE word_senses")  # migration 7's
     db.execute("PRAGMA user_version = 3")
     db.execute("COMMIT")
     db.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -384,6 +385,8 @@ def test_status_list_verify_remove_commands(cli_env, tmp_path):
     out = run_qa(["index", "status"], cli_env).stdout
     for label in ("articles    2", "paragraphs  5", "vectors", "model", "size", "last change"):
         assert label in out
+    bridge = next(line for line in out.splitlines() if line.startswith("word bridge"))
+    assert int(bridge.split()[2]) > 20 and bridge.endswith(" words")  # qa.bridge's vocabulary
     text = run_qa(["index", "list"], cli_env).stdout
     assert "banjir" in text and "Banjir merendam Jakarta Timur" in text
     items = listed(cli_env)
@@ -422,6 +425,7 @@ def test_an_index_from_before_the_vectors_table_is_upgraded_once_and_says_so(cli
     run_qa(["index", "add", str(corpus)], cli_env)
     db = sqlite3.connect(Path(cli_env["QA_INDEX"]) / "index.sqlite", isolation_level=None)
     db.execute("DROP TABLE vectors")
+    db.execute("DROP TABLE word_senses")  # migration 7's
     db.execute("PRAGMA user_version = 4")
     db.close()
     first = run_qa(["ask", "Ke mana warga mengungsi saat banjir di Jakarta Timur?", "--json"], cli_env)
@@ -432,6 +436,11 @@ def test_an_index_from_before_the_vectors_table_is_upgraded_once_and_says_so(cli
     assert "upgrading" not in again.stderr
     assert json.loads(again.stdout)["hits"] == hits
     assert "ok: 2 articles" in run_qa(["index", "verify"], cli_env).stderr
+    # An index from before migration 7 has no word senses until it is rebuilt, and says so.
+    status = run_qa(["index", "status"], cli_env).stdout
+    assert "word bridge none yet (qa index rebuild makes it)" in status
+    run_qa(["index", "rebuild"], cli_env)
+    assert re.search(r"word bridge +\d+ words", run_qa(["index", "status"], cli_env).stdout)
 
 
 def test_interrupted_swap_recovers(tmp_path, embedder, corpus, default_model_dir):

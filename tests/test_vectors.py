@@ -155,6 +155,7 @@ def test_version_4_index_gains_the_vectors_table_then_leaves_8_bit_codes(tmp_pat
     faiss.write_index(old, str(path / f"vectors-{generation}.faiss"))
     db = sqlite3.connect(path / "index.sqlite", isolation_level=None)
     db.execute("DROP TABLE vectors")
+    db.execute("DROP TABLE word_senses")  # migration 7's
     db.execute("PRAGMA user_version = 4")
     db.close()
 

@@ -87,7 +87,7 @@ def build_from_articles(articles: list[Article], index_ref: IndexRef, embedder: 
     """A new index of `articles` beside the old one, swapped in when complete. It is written
     as an add writes, a chunk at a time, so a build's memory does not grow with the corpus."""
     from index.heap import hand_back_free_memory
-    from index.indexing.chunked import ChunkedEmbedding, commit_chunks
+    from index.indexing.chunked import ChunkedEmbedding, commit_chunks, save_senses
     from index.storage import check_replaceable, staged
 
     check_replaceable(index_ref)
@@ -98,7 +98,9 @@ def build_from_articles(articles: list[Article], index_ref: IndexRef, embedder: 
         chunks = commit_chunks(articles)
         for n, chunk in enumerate(chunks):
             rows, views = embedding.rows(chunk)
-            store.add_articles(chunk, rows, views)
+            with store.writer():
+                store.add_articles(chunk, rows, views)
+                save_senses(store, embedding)
             del rows
             hand_back_free_memory()
             if progress:

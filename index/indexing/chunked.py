@@ -9,6 +9,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from index.corpus.types import Article
+from index.models import DEFAULT_MODEL
+from index.models.word_senses import WordSenses
 
 if TYPE_CHECKING:
     from index.indexing import Progress
@@ -63,6 +65,12 @@ class ChunkedEmbedding:
         self.done = 0
         self.seconds = 0.0  # spent in the model, for the rate a report gives
         self.tokens = 0
+        # The last chunk's word senses (index.models.word_senses), read from the same encoder
+        # run for the model the bridge was measured with, where the store keeps them.
+        self.senses: WordSenses | None = None
+        self._read_senses = (getattr(store, "keeps_word_senses", False)
+                             and getattr(embedder, "reads_word_senses", False)
+                             and embedder.name == DEFAULT_MODEL)
         if progress and self.total:
             progress("embed", 0, self.total)
 
@@ -79,11 +87,13 @@ class ChunkedEmbedding:
         return found
 
     def rows(self, articles: list[Article]):
-        """(vectors in article/paragraph/view order, views per paragraph) for `articles`."""
+        """(vectors in article/paragraph/view order, views per paragraph) for `articles`;
+        the words of the paragraphs embedded for them are in `senses` until the next call."""
         import numpy as np
 
         from index.corpus.passages import passage_views
 
+        self.senses = None
         wanted = {self.views[id(p)][0]: self.views[id(p)][1] for a in articles for p in a.paragraphs}
         have = self._stored(wanted, keep=True)
         todo: dict[str, list[str]] = {}
@@ -98,7 +108,14 @@ class ChunkedEmbedding:
             on_batch = (lambda n: progress("embed", base + n, total)) if progress else None
             counted = getattr(self.embedder, "tokens_embedded", None)
             started = time.perf_counter()
-            fresh = self.embedder.embed_passages(texts, on_batch=on_batch)
+            if self._read_senses:
+                # Each paragraph's whole text (its first view); its windows repeat its words.
+                read = [n == 0 for views in todo.values() for n in range(len(views))]
+                self.senses = WordSenses()
+                fresh = self.embedder.embed_passages(texts, on_batch=on_batch,
+                                                     senses=self.senses, read=read)
+            else:
+                fresh = self.embedder.embed_passages(texts, on_batch=on_batch)
             self.seconds += time.perf_counter() - started
             after = getattr(self.embedder, "tokens_embedded", None)
             if isinstance(counted, int) and isinstance(after, int):
@@ -150,3 +167,9 @@ def commit_chunks(articles: list[Article]) -> list[list[Article]]:
 def per_second(count: int, seconds: float) -> float | None:
     """A report's rate (texts or tokens a second), or None where nothing was embedded."""
     return round(count / seconds, 1) if count and seconds > 0 else None
+
+
+def save_senses(store: Store, embedding: ChunkedEmbedding) -> None:
+    """Store the last chunk's word senses, inside the caller's write when it holds one."""
+    if embedding.senses is not None:
+        store.add_word_senses(embedding.senses)

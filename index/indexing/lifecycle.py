@@ -36,7 +36,8 @@ from index.errors import ReadError, UserError
 from index.heap import hand_back_free_memory
 from index.indexing import Progress
 from index.indexing.build import manifest_for
-from index.indexing.chunked import ChunkedEmbedding, commit_chunks, kept_rows, per_second
+from index.indexing.chunked import (ChunkedEmbedding, commit_chunks, kept_rows, per_second,
+                                    save_senses)
 from index.indexing.recorded import followed, record_sources, source_exists
 from index.indexing.sources import Sources, absolute, read_articles
 
@@ -205,6 +206,7 @@ def _commit(store: Store, write: list[Article], drop: list[str], embedding: Chun
                 rows, views = kept_rows(pending, keep, rows, views)
             store.add_articles(articles, rows, views)
             rows = None  # stored: not held through the commit, where the index may migrate
+            save_senses(store, embedding)
         for article in articles:
             if article.id in current:
                 report.updated += 1

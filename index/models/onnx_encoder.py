@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from index.models.openvino_runner import Batch, OpenVinoRunner
     from index.models.token_states import TokenStates
+    from index.models.word_senses import WordSenses
 
 # A batch holds at most this many padded tokens (rows times the longest row). Attention memory
 # grows with rows times width squared: 32 texts of 512 tokens would need 1.2 GB for it alone.
@@ -65,6 +66,8 @@ def cores_idle() -> bool:
 
 class OnnxEncoder:
     """A loaded export plus what an index checks it against (see `index.indexing.build.manifest_for`)."""
+
+    reads_word_senses = True  # `embed_passages` can fill index.models.word_senses
 
     def __init__(self, model_dir: Path, export_dir: Path, meta: dict[str, Any], name: str) -> None:
         import numpy as np
@@ -181,23 +184,35 @@ class OnnxEncoder:
                 self._forget_rows()
 
     def _encode(self, texts: list[str], prompt: str, batch_size: int,
-                on_batch: Callable[[int], None] | None = None, bulk: bool = False) -> np.ndarray:
+                on_batch: Callable[[int], None] | None = None, bulk: bool = False,
+                senses: WordSenses | None = None, read: Sequence[bool] = ()) -> np.ndarray:
         """Results in input order. A `bulk` job (passages to index) goes to the bfloat16
-        runner where this machine has a checked one."""
+        runner where this machine has a checked one. With `senses`, the token states of the
+        texts flagged in `read` are added to it from the same run."""
         import numpy as np
 
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
         ids = [self._tokenizer.encode(prompt + t) for t in texts]
+        def read_states(rows: list[int], states: np.ndarray) -> None:
+            for row, text_states in zip(rows, states):
+                if read[row]:
+                    senses.add(self._states(ids[row], text_states, prompt))
+
+        on_states = read_states if senses is not None and any(read) else None
         runner = self.passage_runner() if bulk and len(texts) >= RUNNER_MIN else None
         if runner is not None:
-            runner.run(self._batches(ids, batch_size, fixed=True, forget=True), out, on_batch)
+            runner.run(self._batches(ids, batch_size, fixed=True, forget=True), out, on_batch,
+                       on_states)
         else:
+            wanted = [SENTENCE_OUTPUT] + ([TOKENS_OUTPUT] if on_states else [])
             done = 0
             for rows, embeds, mask in self._batches(ids, batch_size, forget=bulk):
-                (out[rows],) = self._session.run([SENTENCE_OUTPUT], {"inputs_embeds": embeds,
-                                                                     "attention_mask": mask})
+                got = self._session.run(wanted, {"inputs_embeds": embeds, "attention_mask": mask})
+                out[rows] = got[0]
+                if on_states is not None:
+                    on_states(rows, got[1])
                 done += len(rows)
                 if on_batch is not None:
                     on_batch(done)
@@ -211,9 +226,12 @@ class OnnxEncoder:
         return self._encode(list(texts), self.query_prompt, 32)
 
     def embed_passages(self, texts: Sequence[str], batch_size: int = 32,
-                       on_batch: Callable[[int], None] | None = None) -> np.ndarray:
-        """(n, dim) float32, L2-normalised, with the model's passage prompt."""
-        return self._encode(list(texts), self.passage_prompt, batch_size, on_batch, bulk=True)
+                       on_batch: Callable[[int], None] | None = None,
+                       senses: WordSenses | None = None, read: Sequence[bool] = ()) -> np.ndarray:
+        """(n, dim) float32, L2-normalised, with the model's passage prompt; the words of
+        the texts flagged in `read` are added to `senses` (index.models.word_senses)."""
+        return self._encode(list(texts), self.passage_prompt, batch_size, on_batch, bulk=True,
+                            senses=senses, read=read)
 
     def passage_runner(self) -> OpenVinoRunner | None:
         """The checked bfloat16 runner, loaded at the first bulk job; None where there is none
@@ -254,13 +272,17 @@ class OnnxEncoder:
     def token_states(self, text: str, side: str = "query") -> TokenStates:
         """The text's token states at `TOKEN_STATE_LAYER` (the graph's second output), with the
         `side`'s prompt applied and then left out, as `Embedder.token_states` gives them."""
-        from index.models.token_states import from_encoder
-
         prompt = self.query_prompt if side == "query" else self.passage_prompt
         ids = self._tokenizer.encode(prompt + text)
-        states = self._run([ids], TOKENS_OUTPUT)[0]
+        return self._states(ids, self._run([ids], TOKENS_OUTPUT)[0], prompt)
+
+    def _states(self, ids: list[int], states: np.ndarray, prompt: str) -> TokenStates:
+        """One text's rows of a (possibly padded) token-state output, special tokens and the
+        prompt left out."""
+        from index.models.token_states import from_encoder
+
         special = {self._pad, *self._specials}
-        return from_encoder([self._tokenizer.piece(i) for i in ids], states,
+        return from_encoder([self._tokenizer.piece(i) for i in ids], states[:len(ids)],
                             [i not in special for i in ids], prompt)
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from index.heap import hand_back_free_memory
-from index.models.export_format import GRAPH_FILE, SENTENCE_OUTPUT
+from index.models.export_format import GRAPH_FILE, SENTENCE_OUTPUT, TOKENS_OUTPUT
 
 if TYPE_CHECKING:
     import numpy as np
@@ -50,7 +50,7 @@ class OpenVinoRunner:
     def __init__(self, compile_model: Callable[[], Any], precision: str) -> None:
         self.precision = precision
         self._compile_model = compile_model
-        self._compiled = self._queue = self._output = None
+        self._compiled = self._queue = self._output = self._tokens = None
         self._band = -1
 
     def __repr__(self) -> str:
@@ -62,6 +62,7 @@ class OpenVinoRunner:
         self.close()
         self._compiled = self._compile_model()
         self._output = self._compiled.output(SENTENCE_OUTPUT)
+        self._tokens = self._compiled.output(TOKENS_OUTPUT)
         jobs = max(1, int(self._compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
         self._queue = ov.AsyncInferQueue(self._compiled, jobs)
         self._band = band
@@ -70,18 +71,23 @@ class OpenVinoRunner:
         """Let go of the compiled model and every buffer it kept."""
         if self._queue is not None:
             self._queue.wait_all()
-        self._compiled = self._queue = self._output = None
+        self._compiled = self._queue = self._output = self._tokens = None
         self._band = -1
         hand_back_free_memory()
 
     def run(self, batches: Iterable[Batch], out: np.ndarray,
-            on_batch: Callable[[int], None] | None = None) -> None:
+            on_batch: Callable[[int], None] | None = None,
+            on_states: Callable[[list[int], np.ndarray], None] | None = None) -> None:
         """Fill `out`'s rows from the batches, several in flight at once. `on_batch` gets the
-        number of rows finished so far; it is called on this thread."""
+        number of rows finished so far; it is called on this thread. `on_states` gets each
+        batch's rows and their token states (the graph's second output), before the request's
+        buffers are reused."""
         done = [0]
 
         def store(request, rows) -> None:  # on OpenVINO's thread, holding the GIL
             out[rows] = request.get_tensor(self._output).data[: len(rows)]
+            if on_states is not None:
+                on_states(rows, request.get_tensor(self._tokens).data[: len(rows)])
             done[0] += len(rows)
 
         for rows, embeds, mask in batches:

@@ -23,6 +23,24 @@ class TokenStates:
     vectors: np.ndarray      # (len(pieces), dim) float32, each row of unit length
 
 
+def words(states: TokenStates) -> list[list[int]]:
+    """Row numbers of each word of the text: pieces joined at word starts."""
+    groups: list[list[int]] = []
+    for row, piece in enumerate(states.pieces):
+        if piece.startswith(WORD_START) or not groups:
+            groups.append([row])
+        else:
+            groups[-1].append(row)
+    return groups
+
+
+def spelled(states: TokenStates, rows: list[int]) -> tuple[str, list[int]]:
+    """The word the rows spell, without the pieces that hold no letter or digit ("Rusia"
+    "." at a sentence's end), and the rows left; all of them when none holds one."""
+    kept = [r for r in rows if any(c.isalnum() for c in states.pieces[r])] or rows
+    return "".join(states.pieces[r] for r in kept).replace(WORD_START, ""), kept
+
+
 def from_encoder(pieces: list[str], states: np.ndarray, keep: list[bool], prompt: str) -> TokenStates:
     """Keep the pieces flagged in `keep` (the non-special ones), drop the prompt's own pieces
     from their start, and normalise the rows."""

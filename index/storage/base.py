@@ -28,15 +28,25 @@ if TYPE_CHECKING:
     import numpy as np
 
     from index.corpus.types import Article
+    from index.models.word_senses import WordSenses
 
 # ---- records -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WordSenseTable:
+    """The index's word senses: stemmed terms the corpus still holds, and one unit row each."""
+
+    terms: tuple[str, ...]
+    vectors: np.ndarray  # (len(terms), dim) float32
 
 # The version of what an index holds, as the SQLite migrations of the FAISS backend count it
 # (index.storage.faiss.schema checks that they agree). A Milvus collection records the version
 # it was written at, so words stored by an older qa's tokeniser are recognised and refused.
 # 6: articles carry their publication date and outlet key, which filters read (a FAISS index
 # is upgraded in place; a Milvus family made before has no such fields and refuses filters).
-SCHEMA_VERSION = 6
+# 7: a FAISS index keeps its words' senses (index.models.word_senses); a Milvus one keeps none.
+SCHEMA_VERSION = 7
 VIEW_SLOTS = 64  # vectors per paragraph at most: view 0 (whole) + up to 63 windows
 DEFAULT_LOCK_TIMEOUT = 30.0
 # The manifest fields that say what a vector means; any difference makes vectors incomparable.
@@ -407,3 +417,10 @@ class IndexStore(Protocol):
     def record_sources(self, sources: Iterable[Source]) -> None: ...
 
     def forget_sources(self, paths: Iterable[str]) -> int: ...
+
+    # what the corpus's words mean in context (index.models.word_senses; empty: none kept)
+    keeps_word_senses: bool
+
+    def add_word_senses(self, senses: WordSenses) -> None: ...
+
+    def word_senses(self) -> WordSenseTable | None: ...

@@ -232,6 +232,15 @@ def m006_article_provenance(db: sqlite3.Connection) -> None:
                    (found.published.isoformat() if found.published else None, found.outlet, aid))
 
 
+
+@migration
+def m007_word_senses(db: sqlite3.Connection) -> None:
+    # What each stemmed corpus word means in context (index.models.word_senses): the mean of
+    # its first occurrences' unit token states as float16, and how many were read. Filled as
+    # paragraphs are embedded; an index written before stays empty until `qa index rebuild`.
+    db.execute("CREATE TABLE word_senses (term TEXT PRIMARY KEY, count INTEGER NOT NULL, "
+               "vec BLOB NOT NULL)")
+
 CURRENT = len(MIGRATIONS)
 # Every backend records this version (index.storage.base); a new migration raises both.
 assert CURRENT == SCHEMA_VERSION, f"schema has {CURRENT} migrations, records say {SCHEMA_VERSION}"

@@ -47,8 +47,8 @@ from index.corpus import lexical
 from index.storage import checks
 from index.storage.base import (DEFAULT_LOCK_TIMEOUT, VIEW_SLOTS, ArticleFilter,
                                 IndexDamagedError, IndexStoreError, IndexUnrepairedError,
-                                Manifest, Source, StoredArticle, StoredParagraph, source_key,
-                                timestamp)
+                                Manifest, Source, StoredArticle, StoredParagraph,
+                                WordSenseTable, source_key, timestamp)
 from index.storage.faiss import article_filter as filter_sql
 from index.storage.faiss import vector_table
 from index.storage.faiss import vectors as ann
@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from index.corpus.types import Article
+    from index.models.word_senses import WordSenses
 
 _SQL_CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 _MAX_QUERY_TOKENS = 64
@@ -108,6 +109,8 @@ class Store:
         self._poisoned = False
         self._changed = False
         self._vectors_changed = False
+        self._dropped = False  # paragraphs deleted in this write: words may have gone
+        self._senses: tuple[int, WordSenseTable | None] | None = None
         self._passing_cache = filter_sql.PassingCache()
 
     # ---- opening -------------------------------------------------------------------------
@@ -206,7 +209,7 @@ class Store:
         with acquire(self._lock, self.path, self._lock_timeout):
             db = self._conn()
             self._depth = 1
-            self._poisoned = self._changed = self._vectors_changed = False
+            self._poisoned = self._changed = self._vectors_changed = self._dropped = False
             try:
                 db.execute("BEGIN IMMEDIATE")
                 self._load_faiss_in_transaction()
@@ -222,7 +225,7 @@ class Store:
                 raise error from exc
             finally:
                 self._depth = 0
-                self._poisoned = self._changed = self._vectors_changed = False
+                self._poisoned = self._changed = self._vectors_changed = self._dropped = False
 
     def _roll_back(self, db: sqlite3.Connection) -> None:
         """Undo a failed batch, including the generation file it may have written: on a full
@@ -673,7 +676,7 @@ class Store:
             assert self._faiss is not None
             self._faiss.remove_ids(np.asarray(paragraph_ids, dtype=np.int64))
             vector_table.delete(db, paragraph_ids)
-            self._vectors_changed = True
+            self._vectors_changed = self._dropped = True
         if removed:
             self._changed = True
         return removed
@@ -685,6 +688,13 @@ class Store:
             return
         updates = {"updated_at": timestamp()}
         new_generation = None
+        if self._dropped:
+            # A word no paragraph holds any more bridges to nothing the search can find
+            # (qa.bridge): its sense goes with its last paragraph. Here, once the whole write
+            # is in, so an edited article's unchanged paragraphs keep theirs.
+            db.execute("DELETE FROM word_senses WHERE term NOT IN "
+                       "(SELECT term FROM paragraphs_vocab)")
+            self._senses = None
         if self._vectors_changed:
             assert self._faiss is not None and self._faiss_generation is not None
             new_generation = self._faiss_generation + 1
@@ -780,10 +790,12 @@ class Store:
             "(SELECT coalesce(sum(views), 0) FROM paragraphs)"
         ).fetchone()
         values = dict(db.execute("SELECT key, value FROM manifest").fetchall())
+        senses = db.execute("SELECT count(*) FROM word_senses").fetchone()[0]
         return {
             "articles": int(articles),
             "paragraphs": int(paragraphs),
             "vectors": int(views),
+            "word_senses": int(senses),
             "generation": int(values.get("generation", "0") or 0),
             "created_at": values.get("created_at", ""),
             "updated_at": values.get("updated_at", ""),
@@ -819,6 +831,60 @@ class Store:
             removed = db.total_changes - before
             self._changed = self._changed or bool(removed)
         return removed
+
+    keeps_word_senses = True
+
+    def add_word_senses(self, senses: WordSenses) -> None:
+        """Merge a batch's word senses into the stored ones: each stored row is the mean of
+        the unit states read so far; a word read `CONTEXTS` times already is left as it is."""
+        if not senses.counts:
+            return
+        import numpy as np
+
+        from index.models.word_senses import CONTEXTS
+
+        with self.writer():
+            db = self._conn()
+            terms = list(senses.counts)
+            stored: dict[str, tuple[int, bytes]] = {}
+            for chunk in _chunks(terms, _SQL_CHUNK):
+                marks = ",".join("?" * len(chunk))
+                stored.update((t, (c, v)) for t, c, v in db.execute(
+                    f"SELECT term, count, vec FROM word_senses WHERE term IN ({marks})", chunk))
+            rows = []
+            for term in terms:
+                count, added = stored.get(term, (0, b""))[0], senses.counts[term]
+                if count >= CONTEXTS:
+                    continue
+                total = senses.sums[term]
+                if count:
+                    total = total + count * np.frombuffer(stored[term][1], dtype=np.float16)
+                mean = (total / (count + added)).astype(np.float16)
+                rows.append((term, count + added, mean.tobytes()))
+            db.executemany("INSERT OR REPLACE INTO word_senses(term, count, vec) VALUES (?, ?, ?)",
+                           rows)
+            self._changed = self._changed or bool(rows)
+        self._senses = None
+
+    @typed_errors
+    def word_senses(self) -> WordSenseTable | None:
+        """The senses of the words the corpus holds (a word's row goes with its last
+        paragraph), as unit rows; None when none are kept. Read once per committed
+        generation."""
+        generation = self._read_generation()
+        if self._senses is not None and self._senses[0] == generation:
+            return self._senses[1]
+        import numpy as np
+
+        rows = self._conn().execute("SELECT term, vec FROM word_senses").fetchall()
+        table = None
+        if rows:
+            matrix = np.frombuffer(b"".join(v for _, v in rows), dtype=np.float16)
+            matrix = matrix.reshape(len(rows), -1).astype(np.float32)
+            matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+            table = WordSenseTable(terms=tuple(t for t, _ in rows), vectors=matrix)
+        self._senses = (generation, table)
+        return table
 
     @contextlib.contextmanager
     def locked(self, on_wait: Callable[[str], None] | None = None) -> Iterator[Store]:

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from pymilvus import MilvusClient
 
     from index.corpus.types import Article
+    from index.models.word_senses import WordSenses
 
 _CHUNK = 1000  # ids per filter list or rows per insert: keeps requests well under gRPC limits
 _JOURNAL_IDS = 200  # article ids per journal row (ids may be long; a VARCHAR holds 64 KB)
@@ -544,6 +545,16 @@ class MilvusStore:
             if have:
                 self._conn().delete(self.ref.collection, ids=have)
         return len(have)
+
+    # No word senses are kept here yet: English questions over a Milvus index keep the
+    # re-ranking alone (qa.bridge reads None as "no bridge").
+    keeps_word_senses = False
+
+    def add_word_senses(self, senses: WordSenses) -> None:
+        return None
+
+    def word_senses(self) -> None:
+        return None
 
     @_milvus_errors
     def stored_views(self, text_hashes: Iterable[str]) -> dict[str, np.ndarray]:
