@@ -70,6 +70,3 @@ class WordSenses:
             else:
                 self.sums[word] = vector.astype(np.float32)
             self.counts[word] = seen + 1
-
-    def __len__(self) -> int:
-        return len(self.counts)
