@@ -125,6 +125,38 @@ def passages_of(row: dict) -> list[AnswerPassage]:
     return out
 
 
+def evidence(row: dict, weights: dict[str, float] | None = None,
+             intercept: float | None = None) -> list[float] | None:
+    """Each cached passage's best span probability, as qa.short_answer.by_evidence reads it;
+    None where the product would not re-order (no span asked for, or the question was
+    re-ranked: its vocabulary coverage was below the extractor's)."""
+    passages = passages_of(row)[:extractor.AGREEMENT_DEPTH]
+    q = read_question(row["question"]) if passages else None
+    if q is None or passages[0].hit.fused_score is not None:
+        return None
+    out = []
+    for i, p in enumerate(passages):
+        others = [o.hit for j, o in enumerate(passages) if j != i]
+        out.append(max((extractor.probability(f, weights, intercept)
+                        for _, _, f in extractor.features(q, p, others, row["confidence"])),
+                       default=0.0))
+    return out
+
+
+def reordered(row: dict, weights: dict[str, float] | None = None,
+              intercept: float | None = None) -> dict:
+    """The cached answer with its first passages in by_evidence's order (cached with a tree
+    from before it, the order is the search's)."""
+    probs = evidence(row, weights, intercept)
+    if probs is None:
+        return row
+    head = [dict(p, score=p["score"] + extractor.evidence_bonus(b))
+            for p, b in zip(row["passages"], probs)]
+    head.sort(key=lambda p: -p["score"])
+    passages = [dict(p, rank=i + 1) for i, p in enumerate(head + row["passages"][len(head):])]
+    return dict(row, passages=passages)
+
+
 def groups_of(name: str, row: dict) -> list[str]:
     if name == "tydi":
         split = "official dev" if row.get("official_split") == "tydiqa_dev" else "train split"
@@ -201,6 +233,9 @@ def main() -> None:
     ap.add_argument("--margin", type=float, default=extractor.MARGIN)
     ap.add_argument("--by-kind", action="store_true", help="also report per question kind")
     ap.add_argument("--json", type=Path, help="write the figures here")
+    ap.add_argument("--order", action="store_true",
+                    help="re-order the cached passages by span evidence first, as the product "
+                         "does (the cache holds the search's order)")
     ap.add_argument("--cached-only", action="store_true",
                     help="score only the questions already answered in --cache (no model)")
     args = ap.parse_args()
@@ -224,12 +259,15 @@ def main() -> None:
             train += [c for i, (name, _, c) in enumerate(items)
                       if fold[i] != k and name in fit_sets and name in args.repeat.split(",")]
             weights, intercept = _fit(train, args.l2)
-            for i, (_, _, c) in enumerate(items):
+            for i, (_, row, c) in enumerate(items):
                 if fold[i] == k:
+                    if args.order:
+                        c = candidate_rows(reordered(row, weights, intercept))
                     chosen[i] = choose(c, weights, intercept, args.margin)
         weights, intercept = _fit([c for name, _, c in items if name in fit_sets], args.l2)
     else:
-        chosen = [choose(c, margin=args.margin) for _, _, c in items]
+        chosen = [choose(candidate_rows(reordered(row)) if args.order else c, margin=args.margin)
+                  for _, row, c in items]
     stats: dict[str, dict] = defaultdict(lambda: {"n": 0, "top_right": 0, "any_right": 0,
                                                   "sweep": defaultdict(lambda: [0, 0])})
     for (name, row, cands), got in zip(items, chosen):

@@ -80,9 +80,9 @@ def answer_from_query(engine: Engine, question: str, query: Query, k: int = 5) -
     retrieved = rerank.as_needed(engine.store.manifest.model, query.coverage, engine.embedder,
                                  question, query.hits,
                                  query.crossing.asked if query.crossing else None)
-    # The short answer reads the next distinct hits however many are shown (`k`).
-    ranked = shown_groups(retrieved, max(k, short_answer.AGREEMENT_DEPTH))
-    groups = ranked[:k]
+    # The first few distinct hits are read whatever `k` is: the short answer's agreement and
+    # the order by span evidence (qa.short_answer.by_evidence) must not change with it.
+    groups = shown_groups(retrieved, max(k, short_answer.AGREEMENT_DEPTH))
     hits = [g.hit for g in groups]
     spans, sentence_scores = choose_sentences(engine, query.vector, question, hits)
     passages = [
@@ -91,19 +91,23 @@ def answer_from_query(engine: Engine, question: str, query: Query, k: int = 5) -
                       also_in=tuple(cite(c, c.metadata) for c in g.copies))
         for i, (g, h, (a, b)) in enumerate(zip(groups, hits, spans))
     ]
-    result = Answer(question=question, passages=passages)
+    result = Answer(question=question, passages=passages[:k])
     if query.crossing is not None:
         result.bridged = dict(query.crossing.mapped)
     if hits:
+        # Judged on the ranking as retrieved: whether anything answers is the search's
+        # question; the order by span evidence below only picks among its first passages.
         judge(engine, result, retrieved, sentence_scores[0], query.coverage,
               query.crossing is not None)
+        confidence_read = result.confidence if result.calibrated else None
+        passages = short_answer.by_evidence(question, passages, confidence_read, query.coverage)
+        result.passages = passages[:k]
         if result.confident is not False:
             # A span from a passage judged not to answer would be a confident-looking wrong
             # answer; an uncalibrated model's confidence means nothing to the extractor.
-            others = [g.hit for g in ranked[1:short_answer.AGREEMENT_DEPTH]]
+            others = [p.hit for p in passages[1:short_answer.AGREEMENT_DEPTH]]
             result.short_answer = short_answer.short_answer(
-                question, passages[0], others, result.confidence if result.calibrated else None,
-                query.coverage)
+                question, passages[0], others, confidence_read, query.coverage)
     return result
 
 

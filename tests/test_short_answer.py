@@ -6,15 +6,16 @@ import pytest
 
 from qa.sentences import sentence_spans
 from qa.question_kind import expected_type
-from qa.short_answer import candidates, short_answer
+from qa.short_answer import AGREEMENT_DEPTH, EVIDENCE_WEIGHT, by_evidence, candidates, \
+    short_answer
 from qa.types import ShortAnswer
 from qa.types import AnswerPassage, Citation, Hit
 
 
-def passage(text: str, rank: int = 1, sentence: int = 0) -> AnswerPassage:
+def passage(text: str, rank: int = 1, sentence: int = 0, score: float = 1.0) -> AnswerPassage:
     a, b = sentence_spans(text)[sentence]
     hit = Hit(paragraph_id=rank, article_id=f"a{rank}", title="t", source="s.txt", paragraph=1,
-              line=1, text=text, score=1.0)
+              line=1, text=text, score=score)
     return AnswerPassage(rank=rank, hit=hit, answer_sentence=text[a:b], sentence_start=a,
                          sentence_end=b, citation=Citation("t", "s.txt", 1, 1))
 
@@ -179,3 +180,47 @@ def test_the_number_of_passages_shown_does_not_change_it(seed_engine):
     few = answer(seed_engine, "Siapa yang memanggil duta besar Rusia?", k=1)
     many = answer(seed_engine, "Siapa yang memanggil duta besar Rusia?", k=8)
     assert few.short_answer is not None and few.short_answer == many.short_answer
+    # the order by span evidence reads the same first passages whatever is shown
+    assert few.passages[0].hit.paragraph_id == many.passages[0].hit.paragraph_id
+    assert [p.rank for p in many.passages] == list(range(1, len(many.passages) + 1))
+
+
+AMBASSADOR = "Siapa duta besar Rusia?"
+SHARES_WORDS = "Korea Selatan telah memanggil duta besar Rusia di Moskow pada hari Senin."
+NAMES_HIM = "Dalam pertemuan dengan duta besar Rusia Georgiy Zinoviev, wakil menteri itu mengecam tindakan tersebut."
+
+
+def test_evidence_lifts_the_passage_holding_the_asked_span():
+    """Within a near tie, the paragraph naming someone beside the asked role goes first;
+    ranks are renumbered and the bonus is in the score, so the list stays in score order."""
+    ranked = [passage(SHARES_WORDS, 1, score=0.900), passage(NAMES_HIM, 2, score=0.899)]
+    got = by_evidence(AMBASSADOR, ranked)
+    assert [p.hit.text for p in got] == [NAMES_HIM, SHARES_WORDS]
+    assert [p.rank for p in got] == [1, 2]
+    assert got[0].hit.score >= got[1].hit.score
+    assert 0.899 < got[0].hit.score <= 0.899 + EVIDENCE_WEIGHT
+
+
+def test_evidence_does_not_overturn_a_clear_ranking():
+    ranked = [passage(SHARES_WORDS, 1, score=0.95), passage(NAMES_HIM, 2, score=0.90)]
+    assert [p.hit.text for p in by_evidence(AMBASSADOR, ranked)] == [SHARES_WORDS, NAMES_HIM]
+
+
+@pytest.mark.parametrize("question, coverage", [
+    (AMBASSADOR, 0.2),  # the index knows too few of its words: where a span stands says nothing
+    ("Mengapa Korea Selatan memanggil duta besar Rusia?", 1.0),  # asks for no span
+])
+def test_evidence_leaves_the_order_where_no_span_is_read(question, coverage):
+    ranked = [passage(SHARES_WORDS, 1, score=0.900), passage(NAMES_HIM, 2, score=0.899)]
+    assert by_evidence(question, ranked, coverage=coverage) == ranked
+
+
+def test_evidence_reorders_only_the_first_few():
+    filler = "Cuaca di Seoul cerah pada hari itu."
+    ranked = [passage(SHARES_WORDS if i < AGREEMENT_DEPTH else NAMES_HIM, i + 1,
+                      score=0.9 - 0.0001 * i) for i in range(AGREEMENT_DEPTH + 1)]
+    ranked[1] = passage(filler, 2, score=0.8999)
+    got = by_evidence(AMBASSADOR, ranked)
+    assert got[-1].hit.text == NAMES_HIM and got[-1].rank == AGREEMENT_DEPTH + 1
+    assert got[-1].hit.score == ranked[-1].hit.score
+    assert sorted(p.rank for p in got) == list(range(1, AGREEMENT_DEPTH + 2))
