@@ -134,13 +134,7 @@ def evidence(row: dict, weights: dict[str, float] | None = None,
     q = read_question(row["question"]) if passages else None
     if q is None or passages[0].hit.fused_score is not None:
         return None
-    out = []
-    for i, p in enumerate(passages):
-        others = [o.hit for j, o in enumerate(passages) if j != i]
-        out.append(max((extractor.probability(f, weights, intercept)
-                        for _, _, f in extractor.features(q, p, others, row["confidence"])),
-                       default=0.0))
-    return out
+    return extractor.span_evidence(q, passages, row["confidence"], weights, intercept)
 
 
 def reordered(row: dict, weights: dict[str, float] | None = None,

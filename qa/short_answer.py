@@ -331,9 +331,23 @@ def candidates(question: str, top: AnswerPassage | None, others: Sequence[Hit] =
     return sorted(best.values(), key=lambda s: -s.probability)
 
 
-def evidence_bonus(probability_: float) -> float:
-    """What a passage whose best span has this probability gains in `by_evidence`."""
-    return EVIDENCE_WEIGHT * max(probability_ - THRESHOLD, 0.0) / (1.0 - THRESHOLD)
+def evidence_bonus(p: float) -> float:
+    """What a passage whose best span has probability `p` gains in `by_evidence`."""
+    return EVIDENCE_WEIGHT * max(p - THRESHOLD, 0.0) / (1.0 - THRESHOLD)
+
+
+def span_evidence(q: QuestionShape, passages: Sequence[AnswerPassage],
+                  confidence: float | None = None, weights: dict[str, float] | None = None,
+                  intercept: float | None = None) -> list[float]:
+    """The probability of the best span in each passage's answer sentence, each read as if
+    it were the top passage and the others its rivals (`weights`: the benchmark's
+    cross-validated ones; default the shipped)."""
+    out = []
+    for i, p in enumerate(passages):
+        others = [o.hit for j, o in enumerate(passages) if j != i]
+        out.append(max((probability(f, weights, intercept)
+                        for _, _, f in features(q, p, others, confidence)), default=0.0))
+    return out
 
 
 def by_evidence(question: str, passages: Sequence[AnswerPassage],
@@ -354,12 +368,8 @@ def by_evidence(question: str, passages: Sequence[AnswerPassage],
     if q is None:
         return list(passages)
     head = list(passages[:AGREEMENT_DEPTH])
-    read = []
-    for i, p in enumerate(head):
-        others = [o.hit for j, o in enumerate(head) if j != i]
-        best = max((probability(f) for _, _, f in features(q, p, others, confidence)),
-                   default=0.0)
-        read.append(replace(p, hit=replace(p.hit, score=p.hit.score + evidence_bonus(best))))
+    read = [replace(p, hit=replace(p.hit, score=p.hit.score + evidence_bonus(best)))
+            for p, best in zip(head, span_evidence(q, head, confidence))]
     read.sort(key=lambda p: -p.hit.score)  # stable: equal scores keep the ranking's order
     # The bonus is never negative, so the passages below the first few stay below.
     return [replace(p, rank=i + 1) for i, p in enumerate(read + list(passages[AGREEMENT_DEPTH:]))]

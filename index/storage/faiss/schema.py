@@ -232,7 +232,6 @@ def m006_article_provenance(db: sqlite3.Connection) -> None:
                    (found.published.isoformat() if found.published else None, found.outlet, aid))
 
 
-
 @migration
 def m007_word_senses(db: sqlite3.Connection) -> None:
     # What each stemmed corpus word means in context (index.models.word_senses): the mean of
@@ -240,6 +239,7 @@ def m007_word_senses(db: sqlite3.Connection) -> None:
     # paragraphs are embedded; an index written before stays empty until `qa index rebuild`.
     db.execute("CREATE TABLE word_senses (term TEXT PRIMARY KEY, count INTEGER NOT NULL, "
                "vec BLOB NOT NULL)")
+
 
 CURRENT = len(MIGRATIONS)
 # Every backend records this version (index.storage.base); a new migration raises both.
