@@ -37,7 +37,7 @@ QUESTIONS = [
 def load_revision(rev: str):
     """The revision's answer module, wired to that revision's own copies of the qa modules
     it imports that the working tree may have changed (confidence, alignment, rerank,
-    retrieve)."""
+    bridge, retrieve)."""
     import qa
 
     def source(path):
@@ -51,7 +51,7 @@ def load_revision(rev: str):
         exec(compile(source(f"qa/{name}.py"), f"{rev}:qa/{name}.py", "exec"), module.__dict__)
         return module
 
-    names = ("confidence", "alignment", "rerank", "retrieve")
+    names = ("confidence", "alignment", "rerank", "bridge", "retrieve")
     saved = dict(vars(qa))
     saved_modules = {n: sys.modules.get(f"qa.{n}") for n in names}
     try:

@@ -5,10 +5,11 @@ An English question over Indonesian news shares only names and stray words with 
 word search was silenced for it (qa.retrieve) and the dense cosine alone ranked it. The index
 keeps, for every word it holds, the mean of that word's token states in the paragraphs it
 was written in (index.models.word_senses); the question's own token states put "arriving"
-near datang and tiba, "problems" near masalah. The nearest `PER_WORD` corpus words of each
-unknown word are searched with the question's known words, and the word search's bonus is
-given at `WEIGHT`, measured for bridged questions rather than scaled down by how few of the
-question's words the index knows (benchmarks/bridge_dev.py, benchmarks/RESULTS.md).
+near datang and tiba, "problems" near masalah. Of each unknown word's nearest corpus words,
+the first `PER_WORD` that stand out from the rest (`DISTINCT`) are searched with the question's
+known words, and the word search's bonus is given at `WEIGHT`, measured for bridged questions
+rather than scaled down by how few of the question's words the index knows
+(benchmarks/bridge_dev.py, benchmarks/RESULTS.md).
 
 It runs exactly where qa.rerank re-ranks (the default model, vocabulary coverage below its
 threshold), and hands the question's token states on to the re-ranking, so the encoder
@@ -29,6 +30,13 @@ if TYPE_CHECKING:
 
 PER_WORD = 2
 WEIGHT = 0.015
+# A mapped word must stand out: its cosine at least `DISTINCT` above the mean of the word's
+# next nearest corpus words (up to `NEIGHBOURS` in all). Where none does, the corpus holds no
+# counterpart: e5-small put "summoned" about equally near tuduh, sampai, kenal and kecam
+# (0.56-0.59) on the seed, and searching "tuduh" lifted a paragraph about accusations to
+# second for the card question. Chosen on xling-en (benchmarks/RESULTS.md, issue 20).
+DISTINCT = 0.06
+NEIGHBOURS = 10
 
 
 @dataclass(frozen=True)
@@ -73,9 +81,21 @@ def cross(store: IndexStore, encoder: alignment.TokenEncoder, question: str,
         words /= np.maximum(np.linalg.norm(words, axis=1, keepdims=True), 1e-12)
         # FAISS's own scan, not a numpy product: numpy's BLAS threads spin after a product
         # and slowed the encoder passes that follow by half (measured on the seed).
-        _, nearest = faiss.knn(words, table.vectors, min(PER_WORD, len(table.terms)),
-                               metric=faiss.METRIC_INNER_PRODUCT)
-        for (word, _), best in zip(unknown, nearest):
-            mapped.append((word, tuple(table.terms[j] for j in best if j >= 0)))
+        cosines, nearest = faiss.knn(words, table.vectors, min(NEIGHBOURS, len(table.terms)),
+                                     metric=faiss.METRIC_INNER_PRODUCT)
+        for (word, _), near, best in zip(unknown, cosines, nearest):
+            mapped.append((word, tuple(table.terms[j] for j in standing_out(near, best))))
     terms = tuple(dict.fromkeys(known + [t for _, found in mapped for t in found]))
     return Crossing(asked=asked, terms=terms, mapped=tuple(mapped))
+
+
+def standing_out(cosines, rows) -> list[int]:
+    """Of a word's nearest corpus words (`rows`, by `cosines`, best first), the first
+    `PER_WORD` that stand `DISTINCT` above the rest; all of them where there is no rest to
+    compare with (a corpus of a handful of words)."""
+    found = [(float(c), int(j)) for c, j in zip(cosines, rows) if j >= 0]
+    rest = [c for c, _ in found[PER_WORD:]]
+    if not rest:
+        return [j for _, j in found]
+    floor = sum(rest) / len(rest) + DISTINCT
+    return [j for c, j in found[:PER_WORD] if c >= floor]
