@@ -100,7 +100,7 @@ class Asker:
             fusion = lexical_trust(self.store, question, DEFAULT_FUSION, coverage)
             lexical = self.store.search_lexical(question, fusion.candidates) if fusion.lexical_weight else []
         dense, lexical = candidates(self.store, qvec, question, fusion.candidates, fusion, lexical)
-        return coverage, fusion, dense, lexical, crossed is not None
+        return coverage, fusion, dense, lexical, None if crossed is None else crossed[0]
 
     def hits(self, question: str, cands, drop: set[int] = frozenset()):
         """The retrieved list `answer` would see (its depth for `qa ask`'s k), after removal,
@@ -130,8 +130,11 @@ class Asker:
         aligned = hits[0].aligned
         if aligned is None:
             aligned = alignment.aligned(self.embedder, question, hits[0])
+        crossing = cands[4]
         out = confidence.signals(question, hits, sentence_scores[0], cands[0], aligned,
-                                 bridged=cands[4]).as_dict()
+                                 bridged=crossing is not None,
+                                 crossing=None if crossing is None else (crossing.known,
+                                                                         crossing.mapped)).as_dict()
         terms = confidence.lexical.query_terms(question)
         out.update(
             n_terms=len(terms),

@@ -19,6 +19,7 @@ from qa.types import Answer, AnswerPassage, Hit
 
 if TYPE_CHECKING:
     from index.storage.base import ArticleFilter
+    from qa.bridge import Crossing
     from qa.engine import Engine
 
 
@@ -97,8 +98,7 @@ def answer_from_query(engine: Engine, question: str, query: Query, k: int = 5) -
     if hits:
         # Judged on the ranking as retrieved: whether anything answers is the search's
         # question; the order by span evidence below only picks among its first passages.
-        judge(engine, result, retrieved, sentence_scores[0], query.coverage,
-              query.crossing is not None)
+        judge(engine, result, retrieved, sentence_scores[0], query.coverage, query.crossing)
         confidence_read = result.confidence if result.calibrated else None
         passages = short_answer.by_evidence(question, passages, confidence_read, query.coverage)
         result.passages = passages[:k]
@@ -112,21 +112,22 @@ def answer_from_query(engine: Engine, question: str, query: Query, k: int = 5) -
 
 
 def judge(engine: Engine, result: Answer, retrieved: list[Hit], sentence_score: float,
-          coverage: float, bridged: bool = False) -> None:
+          coverage: float, crossing: Crossing | None = None) -> None:
     """Fill in whether `result` answers: confidence, calibration and, when it does not, why.
 
     `retrieved`: the hits as ranked (re-ranked where qa.rerank applies), best first, at
     least `confidence.DEPTH` deep where the index has so many; `sentence_score`: the top
     passage's answer-sentence cosine; `coverage`: the search's vocabulary coverage of the
-    question; `bridged`: its word search spoke for mapped words (qa.bridge)."""
+    question; `crossing`: its words mapped into the index's (qa.bridge), where they were."""
     calibrated = confidence.is_calibrated(engine.store.manifest.model)
     aligned = retrieved[0].aligned
     if aligned is None and calibrated:
         # Token states cost one encoder pass over the top paragraph (qa.rerank has made it
         # already where it ran); only the calibrated model's judgement reads them.
         aligned = alignment.aligned(engine.embedder, result.question, retrieved[0])
-    signals = confidence.signals(result.question, retrieved, sentence_score, coverage, aligned,
-                                 bridged)
+    signals = confidence.signals(
+        result.question, retrieved, sentence_score, coverage, aligned, crossing is not None,
+        None if crossing is None else (crossing.known, crossing.mapped))
     result.signals = signals.as_dict()
     result.confidence = confidence.probability(signals)
     result.calibrated = calibrated

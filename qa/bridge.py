@@ -47,6 +47,7 @@ class Crossing:
     terms: tuple[str, ...]  # its known terms, then the mapped ones, each once
     # (question word, the corpus terms it is searched as), for each word the index lacks
     mapped: tuple[tuple[str, tuple[str, ...]], ...]
+    known: tuple[str, ...] = ()  # the terms of its words the index holds, in order
 
 
 def cross(store: IndexStore, encoder: alignment.TokenEncoder, question: str,
@@ -86,7 +87,7 @@ def cross(store: IndexStore, encoder: alignment.TokenEncoder, question: str,
         for (word, _), near, best in zip(unknown, cosines, nearest):
             mapped.append((word, tuple(table.terms[j] for j in standing_out(near, best))))
     terms = tuple(dict.fromkeys(known + [t for _, found in mapped for t in found]))
-    return Crossing(asked=asked, terms=terms, mapped=tuple(mapped))
+    return Crossing(asked=asked, terms=terms, mapped=tuple(mapped), known=tuple(known))
 
 
 def standing_out(cosines, rows) -> list[int]:

@@ -10,9 +10,10 @@ the top score *relative to this question's own scores* (its lead over the other 
 also in their standard deviations), the answer sentence's cosine and the words: the share of
 the question's content words the top paragraph mentions, a word the index has never seen
 counting as absent (an Indonesian question about "Prancis" over articles that never mention it
-is evidence of nothing to find). Spelling cannot see that "memanggil" answers "summoned", so
+is evidence of nothing to find). Spelling cannot see that "duta besar" answers "ambassador", so
 qa.alignment also matches each of the question's words to its closest token of the top
-paragraph in context, in either language. The share of the question's words the index knows
+paragraph in context, in either language, and for a question whose words the bridge mapped
+into the index's (qa.bridge) the word share is also counted through the mapped words. The share of the question's words the index knows
 at all marks the cross-language regime, where the score signals get their own slope.
 
 The coefficients are fitted by benchmarks/honest_dev.py on benchmarks/calibration_data.py's
@@ -47,16 +48,16 @@ MIN_SPREAD = 0.005
 
 # Fitted by benchmarks/honest_dev.py (see benchmarks/RESULTS.md) on the model's features
 # (`features`), standardised: (x - mean) / scale.
-MEANS = {'top': 0.87021, 'lead': 0.04434, 'z': 4.8112, 'sentence': 0.83259, 'words': 0.41411,
-         'foreign': 0.28871, 'top_x_foreign': 0.23305, 'lead_x_foreign': 0.00548,
-         'sentence_x_foreign': 0.22945, 'aligned': 0.64637, 'aligned_x_foreign': 0.16017}
-SCALES = {'top': 0.06058, 'lead': 0.037, 'z': 4.33271, 'sentence': 0.04664, 'words': 0.31856,
-          'foreign': 0.36579, 'top_x_foreign': 0.29186, 'lead_x_foreign': 0.00834,
-          'sentence_x_foreign': 0.28837, 'aligned': 0.11761, 'aligned_x_foreign': 0.19922}
-WEIGHTS = {'top': -0.2669, 'lead': 1.16361, 'z': 0.46281, 'sentence': 1.07502, 'words': 0.37405,
-           'foreign': -0.49656, 'top_x_foreign': -8.50297, 'lead_x_foreign': 0.35136,
-           'sentence_x_foreign': 6.22018, 'aligned': 0.86945, 'aligned_x_foreign': 3.17501}
-INTERCEPT = -0.1307
+MEANS = {'top': 0.86763, 'lead': 0.04267, 'z': 4.49471, 'sentence': 0.83184, 'bridged_words': 0.49093,
+         'foreign': 0.29216, 'top_x_foreign': 0.23461, 'lead_x_foreign': 0.00463,
+         'sentence_x_foreign': 0.23176, 'aligned': 0.65444, 'aligned_x_foreign': 0.16862}
+SCALES = {'top': 0.06251, 'lead': 0.03801, 'z': 4.48927, 'sentence': 0.0474, 'bridged_words': 0.269,
+          'foreign': 0.3668, 'top_x_foreign': 0.29143, 'lead_x_foreign': 0.00818,
+          'sentence_x_foreign': 0.28848, 'aligned': 0.10933, 'aligned_x_foreign': 0.20833}
+WEIGHTS = {'top': -0.46525, 'lead': 1.2465, 'z': 0.41439, 'sentence': 1.19581, 'bridged_words': 0.72238,
+           'foreign': -2.96918, 'top_x_foreign': -4.47661, 'lead_x_foreign': 0.27195,
+           'sentence_x_foreign': 5.20851, 'aligned': 0.45472, 'aligned_x_foreign': 2.71363}
+INTERCEPT = -0.11989
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,9 @@ class Signals:
     words: float     # share of the question's content words the top paragraph mentions
     coverage: float  # share of the question's content words the index knows at all
     aligned: float | None = None  # qa.alignment's word coverage by the top paragraph, any language
+    # `words` with each word the index lacks counted through its mapped words (qa.bridge);
+    # None for a question the bridge did not map (then it is `words`)
+    bridged_words: float | None = None
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -76,12 +80,15 @@ class Signals:
 def features(s: Signals) -> dict[str, float]:
     """What the logistic model reads. Where the index knows few of the question's words (a
     question in another language than the articles) the cosines are compressed, so the score
-    signals get their own slope there: each is also weighted by that foreign share."""
+    signals get their own slope there: each is also weighted by that foreign share. The word
+    evidence it reads is `bridged_words`, which is `words` for every question the bridge did
+    not map; plain `words` stays here for benchmarks/honest_dev.py to compare."""
     foreign = 1.0 - s.coverage
     # No content word to align (or no token states) is no evidence either way: the mean.
     aligned = MEANS["aligned"] if s.aligned is None else s.aligned
+    bridged_words = s.words if s.bridged_words is None else s.bridged_words
     return {"top": s.top, "lead": s.lead, "z": s.z, "sentence": s.sentence, "words": s.words,
-            "foreign": foreign, "top_x_foreign": s.top * foreign,
+            "bridged_words": bridged_words, "foreign": foreign, "top_x_foreign": s.top * foreign,
             "lead_x_foreign": s.lead * foreign, "sentence_x_foreign": s.sentence * foreign,
             "aligned": aligned, "aligned_x_foreign": aligned * foreign}
 
@@ -121,13 +128,29 @@ def word_share(terms: Sequence[str], hit: Hit) -> float:
     return sum(mentions(t, present) for t in terms) / len(terms)
 
 
+def bridged_word_share(known: Sequence[str], mapped: Sequence[tuple[str, Sequence[str]]],
+                       hit: Hit) -> float:
+    """Share of the question's words the paragraph mentions, a word the index lacks counting
+    as present when one of the corpus words it was mapped to is (`known`, `mapped`: a
+    qa.bridge crossing's): an English question's own words are never in an Indonesian
+    paragraph, so `word_share` says nothing for it, while "ambassador" searched as "duta"
+    can be found or missed like any Indonesian word. No words at all is no evidence (0.5)."""
+    units = [(t,) for t in known] + [tuple(found) for _, found in mapped]
+    if not units:
+        return 0.5
+    present = paragraph_terms(hit)
+    return sum(any(mentions(t, present) for t in unit) for unit in units) / len(units)
+
+
 def signals(question: str, hits: Sequence[Hit], sentence_score: float, coverage: float,
-            aligned: float | None = None, bridged: bool = False) -> Signals:
+            aligned: float | None = None, bridged: bool = False,
+            crossing: tuple[Sequence[str], Sequence[tuple[str, Sequence[str]]]] | None = None
+            ) -> Signals:
     """`hits`: the retrieved list, best first (at least DEPTH of them where the index has so
     many); `sentence_score`: the top hit's answer-sentence cosine; `coverage`: the index's
     vocabulary coverage of the question (the search already has it); `aligned`: the top
     hit's `qa.alignment.aligned`; `bridged`: the word search spoke for the question's mapped
-    words (qa.bridge)."""
+    words (qa.bridge), which `crossing` gives (its known terms and its mapping)."""
     # The search's own scores (before any re-ranking bonus), in the order shown. A bridged
     # question's are read without their word bonus: the judgement was fitted on such
     # questions' scores when their word search was all but silent, and reading the bonus
@@ -141,7 +164,8 @@ def signals(question: str, hits: Sequence[Hit], sentence_score: float, coverage:
     spread = max(statistics.pstdev(rest), MIN_SPREAD) if len(rest) > 1 else MIN_SPREAD
     return Signals(top=top, lead=lead, z=lead / spread, sentence=sentence_score,
                    words=word_share(lexical.query_terms(question), hits[0]), coverage=coverage,
-                   aligned=aligned)
+                   aligned=aligned,
+                   bridged_words=None if crossing is None else bridged_word_share(*crossing, hits[0]))
 
 
 def is_calibrated(model: str) -> bool:
@@ -149,7 +173,8 @@ def is_calibrated(model: str) -> bool:
 
 
 def probability(s: Signals) -> float:
-    z = INTERCEPT + sum(WEIGHTS[k] * (v - MEANS[k]) / SCALES[k] for k, v in features(s).items())
+    values = features(s)
+    z = INTERCEPT + sum(w * (values[k] - MEANS[k]) / SCALES[k] for k, w in WEIGHTS.items())
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 

@@ -249,3 +249,16 @@ def test_the_judgement_reads_a_bridged_questions_scores_without_the_word_bonus()
     bridged = confidence.signals(CARD_EN, hits, 0.8, 0.2, 0.6, bridged=True)
     assert plain.top == pytest.approx(0.9) and bridged.top == pytest.approx(0.8)
     assert bridged.lead == pytest.approx(0.8 - np.mean([0.8 - 0.02 * i for i in range(1, 6)]))
+
+
+def test_the_judgement_reads_a_bridged_questions_words_through_its_mapping(engine):
+    """The word evidence of an English question counts its mapped words (qa.confidence's
+    `bridged_words`); a question the bridge does not map has none."""
+    from qa.answer import answer_from_query
+    from qa.retrieve import search
+
+    card = answer_from_query(engine, CARD_EN, search(engine.store, engine.embedder, CARD_EN, 10))
+    assert card.signals["bridged_words"] is not None
+    assert card.signals["bridged_words"] > card.signals["words"]
+    alone = answer_from_query(engine, CARD_ID, search(engine.store, engine.embedder, CARD_ID, 10))
+    assert alone.signals["bridged_words"] is None

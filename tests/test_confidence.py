@@ -145,6 +145,26 @@ def test_word_share_counts_words_unknown_to_the_index_as_absent():
     assert word_share(["seoul", "prancis"], hit) == 0.5
 
 
+
+def test_bridged_word_share_counts_a_mapped_word_as_its_corpus_words():
+    """An English question's words are spelled nowhere in an Indonesian paragraph; through the
+    bridge's mapping "ambassador" is found as "duta", and a word mapped to nothing (no corpus
+    word stood out) counts as absent, as an unknown Indonesian word does."""
+    from qa.confidence import Signals, bridged_word_share, features, word_share
+    from qa.types import Hit
+
+    hit = Hit(paragraph_id=1, article_id="a", title="Seoul", source="s", paragraph=1, line=1,
+              text="Seoul memanggil duta besar Rusia.", score=0.8)
+    assert word_share(["summoned", "russian", "ambassador"], hit) < 0.5
+    mapped = [("summoned", ()), ("Russian", ("rusia", "putin")), ("ambassador", ("duta",))]
+    assert bridged_word_share([], mapped, hit) == pytest.approx(2 / 3)
+    assert bridged_word_share(["seoul"], mapped, hit) == pytest.approx(3 / 4)
+    assert bridged_word_share([], [("capital", ("kota",)), ("France", ())], hit) == 0.0
+    assert bridged_word_share([], [], hit) == 0.5
+    # A question the bridge did not map reads its plain word share there.
+    plain = Signals(top=0.9, lead=0.02, z=2.0, sentence=0.85, words=0.75, coverage=1.0)
+    assert features(plain)["bridged_words"] == 0.75
+
 # ---- qa eval: the judgement per question, measurable from outside ------------------------
 
 
