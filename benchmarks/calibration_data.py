@@ -130,11 +130,8 @@ class Asker:
         aligned = hits[0].aligned
         if aligned is None:
             aligned = alignment.aligned(self.embedder, question, hits[0])
-        crossing = cands[4]
         out = confidence.signals(question, hits, sentence_scores[0], cands[0], aligned,
-                                 bridged=crossing is not None,
-                                 crossing=None if crossing is None else (crossing.known,
-                                                                         crossing.mapped)).as_dict()
+                                 crossing=cands[4]).as_dict()
         terms = confidence.lexical.query_terms(question)
         out.update(
             n_terms=len(terms),

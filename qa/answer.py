@@ -125,9 +125,8 @@ def judge(engine: Engine, result: Answer, retrieved: list[Hit], sentence_score: 
         # Token states cost one encoder pass over the top paragraph (qa.rerank has made it
         # already where it ran); only the calibrated model's judgement reads them.
         aligned = alignment.aligned(engine.embedder, result.question, retrieved[0])
-    signals = confidence.signals(
-        result.question, retrieved, sentence_score, coverage, aligned, crossing is not None,
-        None if crossing is None else (crossing.known, crossing.mapped))
+    signals = confidence.signals(result.question, retrieved, sentence_score, coverage, aligned,
+                                 crossing=crossing)
     result.signals = signals.as_dict()
     result.confidence = confidence.probability(signals)
     result.calibrated = calibrated

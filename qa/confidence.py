@@ -12,9 +12,10 @@ the question's content words the top paragraph mentions, a word the index has ne
 counting as absent (an Indonesian question about "Prancis" over articles that never mention it
 is evidence of nothing to find). Spelling cannot see that "duta besar" answers "ambassador", so
 qa.alignment also matches each of the question's words to its closest token of the top
-paragraph in context, in either language, and for a question whose words the bridge mapped
-into the index's (qa.bridge) the word share is also counted through the mapped words. The share of the question's words the index knows
-at all marks the cross-language regime, where the score signals get their own slope.
+paragraph in context, in either language; for a question whose words the bridge mapped into
+the index's (qa.bridge) the word share is counted through the mapped words. The share of the
+question's words the index knows at all marks the cross-language regime, where the score
+signals get their own slope.
 
 The coefficients are fitted by benchmarks/honest_dev.py on benchmarks/calibration_data.py's
 rows (dev sets in both languages: answerable questions, the same questions with their answer
@@ -33,9 +34,14 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from difflib import SequenceMatcher
 
+from typing import TYPE_CHECKING
+
 from index.corpus import lexical
 from index.models import DEFAULT_MODEL
 from qa.types import Hit
+
+if TYPE_CHECKING:
+    from qa.bridge import Crossing
 
 # The model the coefficients below were fitted with. Fitting a new default model means
 # fitting these again; until then this must keep naming the model they were fitted with.
@@ -122,10 +128,7 @@ def mentions(term: str, present: set[str]) -> bool:
 
 def word_share(terms: Sequence[str], hit: Hit) -> float:
     """Share of `terms` the paragraph mentions; no content words at all is no evidence (0.5)."""
-    if not terms:
-        return 0.5
-    present = paragraph_terms(hit)
-    return sum(mentions(t, present) for t in terms) / len(terms)
+    return bridged_word_share(terms, (), hit)
 
 
 def bridged_word_share(known: Sequence[str], mapped: Sequence[tuple[str, Sequence[str]]],
@@ -144,13 +147,13 @@ def bridged_word_share(known: Sequence[str], mapped: Sequence[tuple[str, Sequenc
 
 def signals(question: str, hits: Sequence[Hit], sentence_score: float, coverage: float,
             aligned: float | None = None, bridged: bool = False,
-            crossing: tuple[Sequence[str], Sequence[tuple[str, Sequence[str]]]] | None = None
-            ) -> Signals:
+            crossing: Crossing | None = None) -> Signals:
     """`hits`: the retrieved list, best first (at least DEPTH of them where the index has so
     many); `sentence_score`: the top hit's answer-sentence cosine; `coverage`: the index's
     vocabulary coverage of the question (the search already has it); `aligned`: the top
     hit's `qa.alignment.aligned`; `bridged`: the word search spoke for the question's mapped
-    words (qa.bridge), which `crossing` gives (its known terms and its mapping)."""
+    words (qa.bridge), as it did wherever `crossing` (that mapping) is given."""
+    bridged = bridged or crossing is not None
     # The search's own scores (before any re-ranking bonus), in the order shown. A bridged
     # question's are read without their word bonus: the judgement was fitted on such
     # questions' scores when their word search was all but silent, and reading the bonus
@@ -165,7 +168,8 @@ def signals(question: str, hits: Sequence[Hit], sentence_score: float, coverage:
     return Signals(top=top, lead=lead, z=lead / spread, sentence=sentence_score,
                    words=word_share(lexical.query_terms(question), hits[0]), coverage=coverage,
                    aligned=aligned,
-                   bridged_words=None if crossing is None else bridged_word_share(*crossing, hits[0]))
+                   bridged_words=None if crossing is None else bridged_word_share(
+                       crossing.known, crossing.mapped, hits[0]))
 
 
 def is_calibrated(model: str) -> bool:
