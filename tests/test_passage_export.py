@@ -52,11 +52,18 @@ def bulk(request, fast, monkeypatch):
     fast.release_runner()
 
 
-def test_passages_match_sentence_transformers(bulk, embedder):
+@pytest.fixture(scope="module")
+def reference(embedder):
+    """The texts both bulk runners are checked on, and sentence-transformers' embeddings of
+    them, made once for both (~20 s)."""
     texts = seed_texts() + dev_passages()
     texts.append("Presiden menyampaikan pidato kenegaraan di depan anggota DPR. " * 80)  # > 512 tokens
+    return texts, embedder.embed_passages(texts)
+
+
+def test_passages_match_sentence_transformers(bulk, reference):
+    texts, want = reference
     got = bulk.embed_passages(texts)
-    want = embedder.embed_passages(texts)
     assert cosines(got, want).min() >= PARITY, bulk.runner_note
     assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-4)
     assert bulk.tokens_embedded >= len(texts)
