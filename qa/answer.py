@@ -7,6 +7,7 @@ wins a near tie.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from qa import alignment, confidence, filtering, rerank, sentence_choice, short_answer
@@ -72,12 +73,13 @@ def shown_groups(hits: list[Hit], k: int) -> list[Group]:
     return (prose or groups)[:k]
 
 
-def answer_from_query(engine: Engine, question: str, query: Query, k: int = 5) -> Answer:
+def answer_from_query(engine: Engine, question: str, query: Query, k: int = 5,
+                      earlier: Sequence[str] = ()) -> Answer:
     """The answer built from a ranking made elsewhere (the question alone, or read in its
     conversation): near-duplicates collapsed, answer sentences chosen with the ranking's own
     vector, citations, and the judgement of whether it answers. A question in another
     language than the articles has its first hits re-ranked by their coverage of its words
-    (qa.rerank)."""
+    (qa.rerank). `earlier`: the questions of the conversation's topic it was read with."""
     retrieved = rerank.as_needed(engine.store.manifest.model, query.coverage, engine.embedder,
                                  question, query.hits,
                                  query.crossing.asked if query.crossing else None)
@@ -98,7 +100,8 @@ def answer_from_query(engine: Engine, question: str, query: Query, k: int = 5) -
     if hits:
         # Judged on the ranking as retrieved: whether anything answers is the search's
         # question; the order by span evidence below only picks among its first passages.
-        judge(engine, result, retrieved, sentence_scores[0], query.coverage, query.crossing)
+        judge(engine, result, retrieved, sentence_scores[0], query.coverage, query.crossing,
+              earlier)
         confidence_read = result.confidence if result.calibrated else None
         passages = short_answer.by_evidence(question, passages, confidence_read, query.coverage)
         result.passages = passages[:k]
@@ -112,13 +115,15 @@ def answer_from_query(engine: Engine, question: str, query: Query, k: int = 5) -
 
 
 def judge(engine: Engine, result: Answer, retrieved: list[Hit], sentence_score: float,
-          coverage: float, crossing: Crossing | None = None) -> None:
+          coverage: float, crossing: Crossing | None = None,
+          earlier: Sequence[str] = ()) -> None:
     """Fill in whether `result` answers: confidence, calibration and, when it does not, why.
 
     `retrieved`: the hits as ranked (re-ranked where qa.rerank applies), best first, at
     least `confidence.DEPTH` deep where the index has so many; `sentence_score`: the top
     passage's answer-sentence cosine; `coverage`: the search's vocabulary coverage of the
-    question; `crossing`: its words mapped into the index's (qa.bridge), where they were."""
+    question; `crossing`: its words mapped into the index's (qa.bridge), where they were;
+    `earlier`: the questions of the conversation's topic it was read with."""
     calibrated = confidence.is_calibrated(engine.store.manifest.model)
     aligned = retrieved[0].aligned
     if aligned is None and calibrated:
@@ -126,7 +131,7 @@ def judge(engine: Engine, result: Answer, retrieved: list[Hit], sentence_score: 
         # already where it ran); only the calibrated model's judgement reads them.
         aligned = alignment.aligned(engine.embedder, result.question, retrieved[0])
     signals = confidence.signals(result.question, retrieved, sentence_score, coverage, aligned,
-                                 crossing=crossing)
+                                 crossing=crossing, earlier=earlier)
     result.signals = signals.as_dict()
     result.confidence = confidence.probability(signals)
     result.calibrated = calibrated

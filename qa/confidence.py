@@ -147,12 +147,22 @@ def bridged_word_share(known: Sequence[str], mapped: Sequence[tuple[str, Sequenc
 
 def signals(question: str, hits: Sequence[Hit], sentence_score: float, coverage: float,
             aligned: float | None = None, bridged: bool = False,
-            crossing: Crossing | None = None) -> Signals:
+            crossing: Crossing | None = None, earlier: Sequence[str] = ()) -> Signals:
     """`hits`: the retrieved list, best first (at least DEPTH of them where the index has so
     many); `sentence_score`: the top hit's answer-sentence cosine; `coverage`: the index's
     vocabulary coverage of the question (the search already has it); `aligned`: the top
     hit's `qa.alignment.aligned`; `bridged`: the word search spoke for the question's mapped
-    words (qa.bridge), as it did wherever `crossing` (that mapping) is given."""
+    words (qa.bridge), as it did wherever `crossing` (that mapping) is given; `earlier`: the
+    questions of the conversation's topic a follow-up was read with (qa.followup).
+
+    A follow-up read in its conversation is judged as it was read. Its words are looked for
+    together with its topic's: "Sekarang umurnya berapa?" asks about whom the earlier
+    question named, and alone it names nothing the answer could mention. Its `lead` is read
+    in the order shown, the discussed article's bonus included (a bridged question's from its
+    dense cosines, as always), but its `top` is the search's own score: the coefficients
+    were fitted on search scores, and a score with the bonus sat beyond any of them, where
+    the top score's negative weight flagged right answers (the dev conversations,
+    benchmarks/RESULTS.md)."""
     bridged = bridged or crossing is not None
     # The search's own scores (before any re-ranking bonus), in the order shown. A bridged
     # question's are read without their word bonus: the judgement was fitted on such
@@ -165,11 +175,19 @@ def signals(question: str, hits: Sequence[Hit], sentence_score: float, coverage:
     top, rest = scores[0], scores[1:]
     lead = top - statistics.fmean(rest) if rest else 0.0
     spread = max(statistics.pstdev(rest), MIN_SPREAD) if len(rest) > 1 else MIN_SPREAD
+    if not bridged or hits[0].dense_score is None:  # a dense cosine never has the bonus
+        top -= hits[0].context_bonus
+    topic = [t for q in earlier for t in lexical.query_terms(q)]
     return Signals(top=top, lead=lead, z=lead / spread, sentence=sentence_score,
-                   words=word_share(lexical.query_terms(question), hits[0]), coverage=coverage,
-                   aligned=aligned,
+                   words=word_share(_with_topic(lexical.query_terms(question), topic), hits[0]),
+                   coverage=coverage, aligned=aligned,
                    bridged_words=None if crossing is None else bridged_word_share(
-                       crossing.known, crossing.mapped, hits[0]))
+                       _with_topic(crossing.known, topic), crossing.mapped, hits[0]))
+
+
+def _with_topic(terms: Sequence[str], topic: list[str]) -> Sequence[str]:
+    """`terms` and then the topic's terms not among them; `terms` as they are without a topic."""
+    return list(dict.fromkeys([*terms, *topic])) if topic else terms
 
 
 def is_calibrated(model: str) -> bool:

@@ -91,13 +91,17 @@ def _unit(v) -> np.ndarray:
     return v / n if n else v
 
 
-def _hits(store, ranked: list[tuple[int, float, float | None, float | None]]) -> list[Hit]:
+def _hits(store, ranked: list[tuple[int, float, float | None, float | None]],
+          bonus: dict[int, float] | None = None) -> list[Hit]:
+    """Hits for `ranked` (id, score, dense, lexical); `bonus`: what the reading in context
+    added to each id's score."""
     stored = store.paragraphs([r[0] for r in ranked])
     by_id = {r[0]: r for r in ranked}
+    bonus = bonus or {}
     return [Hit(paragraph_id=p.id, article_id=p.article_id, title=p.title, source=p.source,
                 paragraph=p.number, line=p.line, text=p.text, score=by_id[p.id][1],
                 dense_score=by_id[p.id][2], lexical_score=by_id[p.id][3],
-                metadata=dict(p.metadata)) for p in stored]
+                metadata=dict(p.metadata), context_bonus=bonus.get(p.id, 0.0)) for p in stored]
 
 
 def _short(text: str, words: int = 10) -> str:
@@ -173,13 +177,13 @@ def read_in_context(store, embedder, question: str, context: Context | None, k: 
             d = dense_score(w, b, fusion)
             by_id[pid] = (pid, d, d, None)
     members = set(article)
-    boosted = [(pid, s + (config.article_boost if pid in members else 0.0)
-                - (config.shown_penalty if pid == context.paragraph_id else 0.0), d, lx)
-               for pid, s, d, lx in by_id.values()]
+    bonus = {pid: (config.article_boost if pid in members else 0.0)
+             - (config.shown_penalty if pid == context.paragraph_id else 0.0) for pid in by_id}
+    boosted = [(pid, s + bonus[pid], d, lx) for pid, s, d, lx in by_id.values()]
     boosted.sort(key=lambda r: (-r[1], r[0]))
     reading = Reading(mode="follow-up", about=about_line(context), article_id=context.article_id,
                       searched=words)
-    return reading, Query(vector, coverage, _hits(store, boosted[:k]), crossing)
+    return reading, Query(vector, coverage, _hits(store, boosted[:k], bonus), crossing)
 
 
 def answer_in_context(engine: Engine, question: str, context: Context | None, k: int = 5,
@@ -199,7 +203,8 @@ def answer_in_context(engine: Engine, question: str, context: Context | None, k:
     if reading.mode == "new topic":
         # Read alone: exactly the stand-alone answer (the search is repeated: a few ms).
         return reading, answer(engine, question, k=k, fusion=fusion, where=where)
-    return reading, answer_from_query(engine, question, query, k)
+    # Read in its topic, the question is judged with that topic's earlier questions' words.
+    return reading, answer_from_query(engine, question, query, k, earlier=context.questions)
 
 
 __all__ = ["Context", "FollowupConfig", "DEFAULT_FOLLOWUP", "about_line", "answer_in_context",

@@ -53,6 +53,9 @@ class Hit:
     # and the paragraph's coverage of the question's words (qa.alignment).
     fused_score: float | None = None
     aligned: float | None = None
+    # Set by qa.followup on a question read in its conversation: what that reading added to
+    # `score` (the discussed article's bonus, less the penalty of the passage shown last).
+    context_bonus: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -165,6 +165,31 @@ def test_bridged_word_share_counts_a_mapped_word_as_its_corpus_words():
     plain = Signals(top=0.9, lead=0.02, z=2.0, sentence=0.85, words=0.75, coverage=1.0)
     assert features(plain)["bridged_words"] == 0.75
 
+def test_a_follow_up_is_judged_on_the_search_score_and_its_topics_words():
+    """A follow-up read in its conversation carries the discussed article's bonus in its
+    scores: the judgement reads the top's level without it (the level it was fitted on) and
+    the lead as ranked; and it looks for the topic's words with the follow-up's own."""
+    from qa.confidence import signals
+    from qa.types import Hit
+
+    def hit(pid, score, text, bonus=0.0):
+        return Hit(paragraph_id=pid, article_id="a" if bonus else "b", title="Seoul", source="s",
+                   paragraph=pid, line=pid, text=text, score=score, context_bonus=bonus)
+
+    answer = "Korea Selatan memanggil duta besar Rusia pada Senin."
+    hits = [hit(1, 0.98, answer, 0.1), hit(2, 0.95, "Pasukan tiba di Rusia.", 0.1),
+            hit(3, 0.86, "Banjir di Bekasi."), hit(4, 0.85, "Gempa di Cianjur.")]
+    alone = signals("Kapan itu terjadi?", hits, 0.85, 1.0)
+    read = signals("Kapan itu terjadi?", hits, 0.85, 1.0,
+                   earlier=("Siapa yang memanggil duta besar Rusia?",))
+    assert alone.top == pytest.approx(0.88) and read.top == pytest.approx(0.88)
+    assert read.lead == pytest.approx(0.98 - (0.95 + 0.86 + 0.85) / 3)
+    assert alone.words == 0.0 and read.words > 0.5
+    # Without a conversation nothing changes: no bonus, no topic.
+    plain = [Hit(**{**h.__dict__, "context_bonus": 0.0}) for h in hits]
+    assert signals("Kapan itu terjadi?", plain, 0.85, 1.0).top == pytest.approx(0.98)
+
+
 # ---- qa eval: the judgement per question, measurable from outside ------------------------
 
 

@@ -120,6 +120,35 @@ def test_a_self_contained_new_question_retrieves_as_it_would_alone(engine, store
     assert after.reading.article_id == _seed(engine)
 
 
+def test_a_follow_up_is_judged_as_it_was_read(engine, store):
+    """The reading in context adds the discussed article's bonus to its paragraphs (less the
+    penalty of the one shown first last turn), says so on each hit, and the judgement is
+    made with the topic's earlier questions (qa.confidence.signals)."""
+    from index.corpus import lexical
+    from qa import confidence
+    from qa.followup import DEFAULT_FOLLOWUP, context_of, read_in_context
+
+    cid = store.start("t").id
+    first = ask_in_conversation(engine, store, cid, "Siapa yang mencetak hat-trick?")
+    context = context_of(store.turns(cid))
+    question = "Mainnya di stadion mana?"
+    reading, query = read_in_context(engine.store, engine.embedder, question, context, k=20)
+    assert reading.mode == "follow-up"
+    shown = first.answer.passages[0].hit.paragraph_id
+    for h in query.hits:
+        expected = 0.0 if h.article_id != _match(engine) else DEFAULT_FOLLOWUP.article_boost - (
+            DEFAULT_FOLLOWUP.shown_penalty if h.paragraph_id == shown else 0.0)
+        assert h.context_bonus == pytest.approx(expected)
+    turn = ask_in_conversation(engine, store, cid, question)
+    top = query.hits[0]
+    assert turn.answer.signals["top"] == pytest.approx(
+        (top.score if top.fused_score is None else top.fused_score) - top.context_bonus)
+    with_topic = confidence.word_share(
+        list(dict.fromkeys(lexical.query_terms(question) + lexical.query_terms(context.question))),
+        top)
+    assert turn.answer.signals["words"] == pytest.approx(with_topic)
+
+
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 
