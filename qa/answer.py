@@ -130,8 +130,10 @@ def judge(engine: Engine, result: Answer, retrieved: list[Hit], sentence_score: 
         # Token states cost one encoder pass over the top paragraph (qa.rerank has made it
         # already where it ran); only the calibrated model's judgement reads them.
         aligned = alignment.aligned(engine.embedder, result.question, retrieved[0])
+    topic = confidence.topic_terms(
+        earlier, lambda term: engine.store.vocabulary_coverage(term) > 0) if earlier else []
     signals = confidence.signals(result.question, retrieved, sentence_score, coverage, aligned,
-                                 crossing=crossing, earlier=earlier)
+                                 crossing=crossing, topic=topic)
     result.signals = signals.as_dict()
     result.confidence = confidence.probability(signals)
     result.calibrated = calibrated

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import re
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from difflib import SequenceMatcher
 
@@ -147,13 +147,14 @@ def bridged_word_share(known: Sequence[str], mapped: Sequence[tuple[str, Sequenc
 
 def signals(question: str, hits: Sequence[Hit], sentence_score: float, coverage: float,
             aligned: float | None = None, bridged: bool = False,
-            crossing: Crossing | None = None, earlier: Sequence[str] = ()) -> Signals:
+            crossing: Crossing | None = None, topic: Sequence[str] = ()) -> Signals:
     """`hits`: the retrieved list, best first (at least DEPTH of them where the index has so
     many); `sentence_score`: the top hit's answer-sentence cosine; `coverage`: the index's
     vocabulary coverage of the question (the search already has it); `aligned`: the top
     hit's `qa.alignment.aligned`; `bridged`: the word search spoke for the question's mapped
-    words (qa.bridge), as it did wherever `crossing` (that mapping) is given; `earlier`: the
-    questions of the conversation's topic a follow-up was read with (qa.followup).
+    words (qa.bridge), as it did wherever `crossing` (that mapping) is given; `topic`: for a
+    follow-up read in its conversation (qa.followup), the terms of the topic's earlier
+    questions that the index knows (`topic_terms`).
 
     A follow-up read in its conversation is judged as it was read. Its words are looked for
     together with its topic's: "Sekarang umurnya berapa?" asks about whom the earlier
@@ -177,12 +178,19 @@ def signals(question: str, hits: Sequence[Hit], sentence_score: float, coverage:
     spread = max(statistics.pstdev(rest), MIN_SPREAD) if len(rest) > 1 else MIN_SPREAD
     if not bridged or hits[0].dense_score is None:  # a dense cosine never has the bonus
         top -= hits[0].context_bonus
-    topic = [t for q in earlier for t in lexical.query_terms(q)]
+    topic = list(topic)
     return Signals(top=top, lead=lead, z=lead / spread, sentence=sentence_score,
                    words=word_share(_with_topic(lexical.query_terms(question), topic), hits[0]),
                    coverage=coverage, aligned=aligned,
                    bridged_words=None if crossing is None else bridged_word_share(
                        _with_topic(crossing.known, topic), crossing.mapped, hits[0]))
+
+
+def topic_terms(earlier: Sequence[str], known: Callable[[str], bool]) -> list[str]:
+    """The terms of a conversation's earlier questions that the index knows (`known`), each
+    once. An earlier question's word the index lacks (an English word over Indonesian
+    articles) could never be found in an answer, so it is no evidence either way here."""
+    return [t for t in dict.fromkeys(t for q in earlier for t in lexical.query_terms(q)) if known(t)]
 
 
 def _with_topic(terms: Sequence[str], topic: list[str]) -> Sequence[str]:

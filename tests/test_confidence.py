@@ -169,7 +169,7 @@ def test_a_follow_up_is_judged_on_the_search_score_and_its_topics_words():
     """A follow-up read in its conversation carries the discussed article's bonus in its
     scores: the judgement reads the top's level without it (the level it was fitted on) and
     the lead as ranked; and it looks for the topic's words with the follow-up's own."""
-    from qa.confidence import signals
+    from qa.confidence import signals, topic_terms
     from qa.types import Hit
 
     def hit(pid, score, text, bonus=0.0):
@@ -180,8 +180,11 @@ def test_a_follow_up_is_judged_on_the_search_score_and_its_topics_words():
     hits = [hit(1, 0.98, answer, 0.1), hit(2, 0.95, "Pasukan tiba di Rusia.", 0.1),
             hit(3, 0.86, "Banjir di Bekasi."), hit(4, 0.85, "Gempa di Cianjur.")]
     alone = signals("Kapan itu terjadi?", hits, 0.85, 1.0)
-    read = signals("Kapan itu terjadi?", hits, 0.85, 1.0,
-                   earlier=("Siapa yang memanggil duta besar Rusia?",))
+    earlier = ("Who summoned the Russian ambassador?", "Siapa yang memanggil duta besar Rusia?")
+    # The index knows the Indonesian words; the English ones could never be found in it.
+    topic = topic_terms(earlier, lambda term: term in {"panggil", "duta", "besar", "rusia"})
+    assert topic == ["panggil", "duta", "besar", "rusia"]
+    read = signals("Kapan itu terjadi?", hits, 0.85, 1.0, topic=topic)
     assert alone.top == pytest.approx(0.88) and read.top == pytest.approx(0.88)
     assert read.lead == pytest.approx(0.98 - (0.95 + 0.86 + 0.85) / 3)
     assert alone.words == 0.0 and read.words > 0.5

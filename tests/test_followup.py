@@ -143,9 +143,10 @@ def test_a_follow_up_is_judged_as_it_was_read(engine, store):
     top = query.hits[0]
     assert turn.answer.signals["top"] == pytest.approx(
         (top.score if top.fused_score is None else top.fused_score) - top.context_bonus)
+    topic = [t for t in lexical.query_terms(context.question)
+             if engine.store.vocabulary_coverage(t) > 0]
     with_topic = confidence.word_share(
-        list(dict.fromkeys(lexical.query_terms(question) + lexical.query_terms(context.question))),
-        top)
+        list(dict.fromkeys(lexical.query_terms(question) + topic)), top)
     assert turn.answer.signals["words"] == pytest.approx(with_topic)
 
 
