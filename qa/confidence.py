@@ -178,7 +178,6 @@ def signals(question: str, hits: Sequence[Hit], sentence_score: float, coverage:
     spread = max(statistics.pstdev(rest), MIN_SPREAD) if len(rest) > 1 else MIN_SPREAD
     if not bridged or hits[0].dense_score is None:  # a dense cosine never has the bonus
         top -= hits[0].context_bonus
-    topic = list(topic)
     return Signals(top=top, lead=lead, z=lead / spread, sentence=sentence_score,
                    words=word_share(_with_topic(lexical.query_terms(question), topic), hits[0]),
                    coverage=coverage, aligned=aligned,
@@ -193,7 +192,7 @@ def topic_terms(earlier: Sequence[str], known: Callable[[str], bool]) -> list[st
     return [t for t in dict.fromkeys(t for q in earlier for t in lexical.query_terms(q)) if known(t)]
 
 
-def _with_topic(terms: Sequence[str], topic: list[str]) -> Sequence[str]:
+def _with_topic(terms: Sequence[str], topic: Sequence[str]) -> Sequence[str]:
     """`terms` and then the topic's terms not among them; `terms` as they are without a topic."""
     return list(dict.fromkeys([*terms, *topic])) if topic else terms
 
