@@ -279,25 +279,46 @@ def _lock_timeout() -> float | None:
 
 
 def _writer_model(index_ref, model: str | None):
-    """The model to embed new paragraphs with: the one asked for, else the index's own."""
-    from index.indexing.lifecycle import index_model
+    """The model to embed new paragraphs with: the one asked for, else the index's own.
+
+    A model asked for by another name than the index's is refused before it is loaded (its
+    name alone refuses, index.storage.checks.check_model): loading one through
+    sentence-transformers takes seconds only to be told no."""
+    from dataclasses import replace
+
+    from index.indexing.lifecycle import index_manifest
+    from index.storage.base import ModelMismatchError
+    from index.storage.checks import check_model
     from qa.engine import load_model
 
-    return load_model(_model(model) or index_model(index_ref, _say), _say)
+    have = index_manifest(index_ref, _say)
+    asked = _model(model)
+    if asked and have is not None and asked != have.model:
+        try:
+            check_model(index_ref, have, replace(have, model=asked))
+        except ModelMismatchError as exc:
+            raise _mismatch(index_ref, exc, asked) from None
+    return load_model(asked or (have.model if have is not None else None), _say)
 
 
-def _open_writable(index_ref, embedder):
+def _mismatch(index_ref, exc: Exception, model: str) -> UserError:
+    """The model mismatch as a user error, with the way to re-embed the index for `model`."""
     import shlex
 
     from index.storage.base import cli_args
+
+    return UserError(f"{exc}\nor re-embed what it holds:  qa index rebuild "
+                     f"{cli_args(index_ref)} --model {shlex.quote(model)}")
+
+
+def _open_writable(index_ref, embedder):
     from index.indexing.lifecycle import open_writable
     from index.storage.base import ModelMismatchError
 
     try:
         return open_writable(index_ref, embedder, lock_timeout=_lock_timeout())
     except ModelMismatchError as exc:
-        raise UserError(f"{exc}\nor re-embed what it holds:  qa index rebuild "
-                        f"{cli_args(index_ref)} --model {shlex.quote(embedder.name)}") from None
+        raise _mismatch(index_ref, exc, embedder.name) from None
 
 
 def _open_existing(index_ref, writable: bool = False):

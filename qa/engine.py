@@ -177,7 +177,15 @@ def open_engine(index_ref: IndexRef, model: str | None, *, build_default: bool,
                                        lock_timeout=timeout),
                       embedder=embedder, index_ref=index_ref)
     wanted = model or peek.manifest.model
+    have = peek.manifest
     peek.close()
+    if wanted != have.model:
+        # Another model's name alone refuses (check_model): before seconds go into loading it.
+        from dataclasses import replace
+
+        from index.storage.checks import check_model
+
+        check_model(index_ref, have, replace(have, model=wanted))
     embedder = load_model(wanted, say)
     store = open_store(index_ref, expect=manifest_for(embedder), lock_timeout=timeout)
     return Engine(store=store, embedder=embedder, index_ref=index_ref)

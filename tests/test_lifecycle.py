@@ -558,6 +558,9 @@ def test_rebuild_command_after_model_change(cli_env, tmp_path):
     write(corpus / "banjir.txt", BANJIR)
     refused = run_qa(["index", "add", str(corpus), "--model", minilm], cli_env, check=False)
     assert refused.returncode == 1 and "qa index rebuild" in refused.stderr
+    # Refused by the model's name, before seconds go into loading a model it would not use.
+    assert "Loading the embedding model" not in refused.stderr
+    assert "Traceback" not in refused.stderr
     started = time.perf_counter()
     rebuilt = json.loads(run_qa(["index", "rebuild", "--model", minilm, "--json"], cli_env).stdout)
     assert time.perf_counter() - started < 300

@@ -43,7 +43,7 @@ from index.indexing.sources import Sources, absolute, read_articles
 
 if TYPE_CHECKING:
     from index.models.embedder import Embedder
-    from index.storage.base import IndexRef
+    from index.storage.base import IndexRef, Manifest
     from index.storage.base import IndexStore as Store
     from index.storage.base import StoredArticle
 
@@ -98,13 +98,19 @@ def index_model(index_ref: IndexRef,
     """The model an existing index was built with, so add/sync embed the way it expects
     without the user repeating --model; None when there is no usable index. Being the first
     open, it is the one that upgrades an index from an older qa (`on_upgrade` hears it)."""
+    manifest = index_manifest(index_ref, on_upgrade)
+    return manifest.model if manifest is not None else None
+
+
+def index_manifest(index_ref: IndexRef, on_upgrade: Say | None = None) -> Manifest | None:
+    """What an existing index's vectors mean (see `index_model`); None without a usable index."""
     from index.storage import open_store, recover
     from index.storage.base import IndexStoreError
 
     recover(index_ref)
     try:
         with open_store(index_ref, on_upgrade=on_upgrade) as store:
-            return store.manifest.model
+            return store.manifest
     except IndexStoreError:
         return None
 
