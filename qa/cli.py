@@ -279,23 +279,18 @@ def _lock_timeout() -> float | None:
 
 
 def _writer_model(index_ref, model: str | None):
-    """The model to embed new paragraphs with: the one asked for, else the index's own.
-
-    A model asked for by another name than the index's is refused before it is loaded (its
-    name alone refuses, index.storage.checks.check_model): loading one through
-    sentence-transformers takes seconds only to be told no."""
-    from dataclasses import replace
-
+    """The model to embed new paragraphs with: the one asked for, else the index's own. One
+    asked for by another name than the index's is refused before it is loaded."""
     from index.indexing.lifecycle import index_manifest
     from index.storage.base import ModelMismatchError
-    from index.storage.checks import check_model
+    from index.storage.checks import check_model_name
     from qa.engine import load_model
 
     have = index_manifest(index_ref, _say)
     asked = _model(model)
-    if asked and have is not None and asked != have.model:
+    if asked and have is not None:
         try:
-            check_model(index_ref, have, replace(have, model=asked))
+            check_model_name(index_ref, have, asked)
         except ModelMismatchError as exc:
             raise _mismatch(index_ref, exc, asked) from None
     return load_model(asked or (have.model if have is not None else None), _say)

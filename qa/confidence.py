@@ -33,7 +33,6 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from difflib import SequenceMatcher
-
 from typing import TYPE_CHECKING
 
 from index.corpus import lexical

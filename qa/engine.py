@@ -160,6 +160,7 @@ def open_engine(index_ref: IndexRef, model: str | None, *, build_default: bool,
     from index.storage import open_store
     from index.indexing.build import build_index, manifest_for
     from index.storage.base import IndexMissingError
+    from index.storage.checks import check_model_name
 
     if timeout is None:
         timeout = lock_timeout()
@@ -179,13 +180,7 @@ def open_engine(index_ref: IndexRef, model: str | None, *, build_default: bool,
     wanted = model or peek.manifest.model
     have = peek.manifest
     peek.close()
-    if wanted != have.model:
-        # Another model's name alone refuses (check_model): before seconds go into loading it.
-        from dataclasses import replace
-
-        from index.storage.checks import check_model
-
-        check_model(index_ref, have, replace(have, model=wanted))
+    check_model_name(index_ref, have, wanted)  # before seconds go into loading another model
     embedder = load_model(wanted, say)
     store = open_store(index_ref, expect=manifest_for(embedder), lock_timeout=timeout)
     return Engine(store=store, embedder=embedder, index_ref=index_ref)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from index.corpus.published import DATELINE_PARAGRAPHS, Provenance, provenance
@@ -99,6 +100,14 @@ def check_model(ref: IndexRef, have: Manifest, want: Manifest) -> None:
              for key in MODEL_KEYS if getattr(have, key) != getattr(want, key)]
     if diffs:
         raise ModelMismatchError(ref, have, want, diffs)
+
+
+def check_model_name(ref: IndexRef, have: Manifest, name: str) -> None:
+    """`check_model` for a model known only by name, before it is loaded: another name than
+    the index's already refuses, and loading a model through sentence-transformers takes
+    seconds only to be told no."""
+    if name != have.model:
+        check_model(ref, have, replace(have, model=name))
 
 
 def view_id_problems(where: str, missing: set[int], unknown: set[int],
