@@ -54,6 +54,12 @@ CI_MARKERS = {"CI", "GITHUB_ACTIONS", "TF_BUILD", "JENKINS_URL", "GITLAB_CI", "B
               "CIRCLECI", "TRAVIS", "CONTINUOUS_INTEGRATION"}
 
 
+def as_a_users_machine(env: dict[str, str]) -> dict[str, str]:
+    """`env` without what tells the runtimes not to report usage: CI markers and the
+    developer's own onnxruntime settings, so a test sees what a user's machine does."""
+    return {k: v for k, v in env.items() if k not in CI_MARKERS and not k.startswith("ORT_")}
+
+
 def run_qa(args, env, cwd=None):
     return subprocess.run([sys.executable, "-m", "qa", *args], env=env, capture_output=True,
                           timeout=600, cwd=cwd)
@@ -262,7 +268,7 @@ def test_indexing_and_asking_write_nothing_into_the_users_home(env, corpus, tmp_
     # Data and the model cache have their own folders (XDG_DATA_HOME, QA_MODEL_CACHE); the
     # home folder is the user's. onnxruntime 1.32 wrote a telemetry device id there on import,
     # except on machines that say they are CI: run as a user's machine.
-    env = {k: v for k, v in env.items() if k not in CI_MARKERS}
+    env = as_a_users_machine(env)
     home = Path(env["HOME"])
     ok(run_qa(["index", "build", str(corpus), "--index", str(tmp_path / "idx")], env))
     ok(run_qa(["ask", "Di mana banjir terjadi?", "--index", str(tmp_path / "idx")], env))
@@ -272,7 +278,7 @@ def test_indexing_and_asking_write_nothing_into_the_users_home(env, corpus, tmp_
 def test_the_runtimes_qa_loads_report_nothing_and_write_nothing_into_home(tmp_path):
     # Indexing a real corpus runs OpenVINO where the CPU has bfloat16; the few articles above
     # stay under the batch size that loads it, so the imports are checked here directly.
-    env = {k: v for k, v in os.environ.items() if k not in CI_MARKERS and not k.startswith("ORT_")}
+    env = as_a_users_machine(dict(os.environ))
     env.update(HOME=str(tmp_path / "home"), PYTHONPATH=str(ROOT))
     code = ("import sys, index.models, onnxruntime, openvino\n"
             "from openvino.tools.ovc import telemetry_utils\n"
