@@ -13,16 +13,17 @@ from typing import Annotated, Optional
 import typer
 
 from index.errors import UserError
+from qa.cli_help import HelpfulTyper
 from qa.filter_options import ArticleOpt, SinceOpt, SourceOpt, UntilOpt, article_filter
 from qa.index_options import BackendOpt, CollectionOpt, IndexOpt, JsonOpt, ModelOpt, UriOpt
 
-app = typer.Typer(
+app = HelpfulTyper(
     help="Ask questions about a folder of news articles (Indonesian, English, mixed).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-index_app = typer.Typer(help="Build and inspect the index.", no_args_is_help=True)
+index_app = HelpfulTyper(help="Build and inspect the index.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 
 def _err(message: str) -> None:
@@ -45,12 +46,13 @@ def _say(message: str) -> None:
     Console(stderr=True).print(Text(inert(message)), style="dim", soft_wrap=True)
 
 
-def _out(text: str) -> None:
-    """Plain text on stdout: ids, titles and paths come from files (Linux allows ESC in a
-    file name), so control and bidi characters are shown as `\\xNN` rather than sent."""
-    from index.safe_text import inert
+def _out(line: str) -> None:
+    """One line of plain text on stdout (its trailing newline is the only one written): ids,
+    titles and paths come from files (Linux allows ESC and newlines in a file name), so
+    control and bidi characters are shown as `\\xNN` and line breaks as `\\n` rather than sent."""
+    from index.safe_text import one_line
 
-    sys.stdout.write(inert(text))
+    sys.stdout.write(one_line(line.removesuffix("\n")) + "\n")
 
 
 def _out_json(data, indent: int | None = None) -> None:
@@ -88,9 +90,13 @@ class _Bar:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+        console = Console(stderr=True)
+        # Where no bar can be drawn (a log file, a pipe) rich would still end with a blank
+        # line; disabled, it writes nothing, so an error or Ctrl+C stays one line.
         self.progress = Progress(TextColumn("{task.description}", markup=False), BarColumn(),
                                  MofNCompleteColumn(), _rate_column(), TimeRemainingColumn(),
-                                 console=Console(stderr=True), transient=True)
+                                 console=console, transient=True,
+                                 disable=not console.is_interactive)
         self.tasks: dict[str, int] = {}
 
     def __enter__(self) -> _Bar:
@@ -123,15 +129,20 @@ def _rate_column():
 
 
 def _report_errors(errors) -> None:
+    """One line per file: `<file>: <reason>`, the file's name shown on that line whatever
+    it holds."""
+    from index.safe_text import one_line
+
     for error in errors:
-        _err(str(error))
+        _err(one_line(str(error)))
 
 
 @app.command()
 def ask(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="The question, in English or Indonesian.")],
-    k: Annotated[int, typer.Option("-k", "--top", min=1, max=100, help="How many passages.")] = 5,
+    k: Annotated[int, typer.Option("-k", "--top", min=1, max=100, metavar="N",
+                                   help="How many passages.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     index: IndexOpt = None,
     backend: BackendOpt = None,
@@ -154,7 +165,8 @@ def ask(
     `qa export` writes it out. --since, --until, --source and --article search only the
     articles that pass them (exit code 1 when none does).
     """
-    from qa.conversations import ask_in_conversation, index_key, open_default
+    from qa.conversation_keeper import ConversationKeeper, ask_and_keep, continuation
+    from qa.conversations import index_key
     from qa.engine import open_engine
     from qa.filtering import NothingMatches, check
 
@@ -162,24 +174,14 @@ def ask(
         raise UserError("the question is empty")
     where = article_filter(since, until, source, article)
     index_ref, is_default = _index_ref(ctx, index, backend, uri, collection)
-    with open_default() as conversations:
-        key = index_key(index_ref)
-        if cid is not None:
-            held_with = conversations.get(cid).index_key
-            if held_with != key:
-                raise UserError(f"conversation {cid} was held with another index ({held_with})")
-            conversation_id = cid
-        else:
-            conversation_id = conversations.last_id(key) if continue_ else None
+    with ConversationKeeper() as conversations:  # its faults cost the record, not the answer
+        where_to = continuation(conversations, index_key(index_ref), cid, last=continue_)
         with _Bar() as bar:
             engine = open_engine(index_ref, _model(model), build_default=is_default, progress=bar,
                                  say=_say)
         try:
             check(engine.store, where)
-            if conversation_id is None:  # started once there is an index to hold it with
-                conversation_id = conversations.start(key).id
-            turn = ask_in_conversation(engine, conversations, conversation_id, question, k=k,
-                                       where=where)
+            kept = ask_and_keep(engine, conversations, where_to, question, k=k, where=where)
         except NothingMatches as exc:
             if not as_json:
                 raise
@@ -187,14 +189,15 @@ def ask(
             raise typer.Exit(1) from None
         finally:
             engine.close()
-    result = turn.answer
+    turn, result = kept.turn, kept.turn.answer
     if as_json:
         import json
 
         from qa.present import to_json
 
         data = json.loads(to_json(result))
-        data.update(conversation_id=turn.conversation_id, turn=turn.number,
+        data.update(conversation_id=turn.conversation_id if kept.saved else None,
+                    turn=turn.number if kept.saved else None,
                     read_as=turn.reading.about or None, context=turn.reading.mode,
                     filter=where.as_dict() if where else None)
         _out_json(data, indent=2)
@@ -203,9 +206,16 @@ def ask(
 
         from qa.present import print_answer
 
-        _say(f"conversation {turn.conversation_id}, turn {turn.number}"
-             + (f" - {turn.reading.about}" if turn.reading.about else ""))
+        if kept.saved:
+            _say(f"conversation {turn.conversation_id}, turn {turn.number}"
+                 + (f" - {turn.reading.about}" if turn.reading.about else ""))
+        elif turn.reading.about:
+            _say(turn.reading.about)
         print_answer(result, Console(highlight=False))
+    if kept.notice:
+        _err(kept.notice)
+    if kept.read_alone:  # answered, but not as asked: the conversation it continues is lost
+        raise typer.Exit(1)
 
 
 @app.command("export")
@@ -221,25 +231,30 @@ def export(
     collection: CollectionOpt = None,
 ) -> None:
     """Write a conversation's transcript (questions, answer sentences, full citations)."""
-    from qa.conversations import index_key, open_default
+    from qa.conversation_keeper import ConversationKeeper
+    from qa.conversations import index_key, unreadable_line
     from qa.export import to_json, to_markdown
 
     fmt = fmt.strip().lower()
     if fmt not in ("md", "json"):
         raise UserError(f"--format must be md or json, got {fmt!r}")
-    with open_default() as conversations:
+    with ConversationKeeper() as conversations:
         if cid is None:
             index_ref, _ = _index_ref(ctx, index, backend, uri, collection)
-            cid = conversations.last_id(index_key(index_ref))
+            key = index_key(index_ref)
+            cid = conversations.run(lambda store: store.last_id(key))
             if cid is None:
                 raise UserError(f"no conversation with {index_ref} yet; ask one: qa ask \"...\"")
-        conversation = conversations.get(cid)
+        conversation, unreadable = conversations.run(lambda store: store.read(cid))
     if fmt == "json":
         from index.safe_text import inert_json
 
         sys.stdout.write(inert_json(to_json(conversation)) + "\n")
     else:  # to_markdown makes every text it writes inert itself
         sys.stdout.write(to_markdown(conversation) + "\n")
+    if unreadable:  # the rest is written; the gap is said, and the exit code tells a script
+        _err(unreadable_line(cid, unreadable) + "; left out of the transcript")
+        raise typer.Exit(1)
 
 
 @index_app.command("build")
@@ -286,7 +301,7 @@ def _writer_model(index_ref, model: str | None):
     from index.storage.checks import check_model_name
     from qa.engine import load_model
 
-    have = index_manifest(index_ref, _say)
+    have = index_manifest(index_ref, _say, _lock_timeout())
     asked = _model(model)
     if asked and have is not None:
         try:
@@ -311,7 +326,7 @@ def _open_writable(index_ref, embedder):
     from index.storage.base import ModelMismatchError
 
     try:
-        return open_writable(index_ref, embedder, lock_timeout=_lock_timeout())
+        return open_writable(index_ref, embedder, lock_timeout=_lock_timeout(), on_wait=_say)
     except ModelMismatchError as exc:
         raise _mismatch(index_ref, exc, embedder.name) from None
 
@@ -445,8 +460,8 @@ def index_watch(
                                            "folders, catching up with changes made while "
                                            "nothing watched them.")] = True,
     settle: Annotated[Optional[float], typer.Option(
-        "--settle", min=0.1, max=600, help="Seconds a file must stay unchanged before it is "
-        "read, so a file still being written is not read half-way (default: 2).",
+        "--settle", min=0.1, max=600, metavar="S", help="Seconds a file must stay unchanged "
+        "before it is read, so a file still being written is not read half-way (default: 2).",
         show_default=False)] = None,
 ) -> None:
     """Keep the index in step with the folders DIR (default: those it follows) while it
@@ -605,15 +620,15 @@ def index_list(ctx: typer.Context, index: IndexOpt = None, backend: BackendOpt =
                     "added_at": a.added_at} for a in articles])
         return
     from qa.citations import display_source
-    from index.safe_text import inert
+    from index.safe_text import one_line
 
-    # Plain columns, never wrapped: ids and paths stay whole for grep and copy-paste. Widths
-    # are those of the inert text, as shown.
-    ids = [inert(a.id) for a in articles]
+    # Plain columns, never wrapped: one line an article, ids and paths whole for grep and
+    # copy-paste. Widths are those of the text as shown (a newline in a name as `\\n`).
+    ids = [one_line(a.id) for a in articles]
     width = max([len("id"), *map(len, ids)])
     _out(f"{'id':<{width}}  {'paras':>5}  {'title':<50}  source\n")
     for a, shown_id in zip(articles, ids):
-        title = inert(a.title)
+        title = one_line(a.title)
         title = title if len(title) <= 50 else title[:49] + "…"
         _out(f"{shown_id:<{width}}  {a.paragraphs:>5}  {title:<50}  {display_source(a.source)}\n")
 
@@ -707,7 +722,8 @@ def eval_(
     passages: Annotated[Optional[Path], typer.Option("--passages", help="Passage pool JSONL (pid, "
                                                      "title, text).", exists=True, dir_okay=False,
                                                      show_default=False)] = None,
-    k: Annotated[int, typer.Option("-k", min=1, max=100, help="Ranks kept per question.")] = 10,
+    k: Annotated[int, typer.Option("-k", min=1, max=100, metavar="N",
+                                   help="Ranks kept per question.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     model: ModelOpt = None,
     backend: BackendOpt = None,
@@ -887,16 +903,51 @@ def index_migrate(
 
 
 def main() -> None:
+    from qa.standard_streams import OutputError, install
+
+    install()
     try:
-        app()
+        try:
+            app()
+        finally:
+            sys.stdout.flush()  # what is still buffered fails here, where it is caught
+    except OutputError as exc:
+        _output_failed(exc)
     except UserError as exc:
         from qa.engine import error_line
 
         _err(error_line(exc))
         sys.exit(1)
     except KeyboardInterrupt:
-        _err("interrupted")
-        sys.exit(130)
+        _interrupted()
+    except SystemExit as exc:
+        if exc.code == 130 and _from_interrupt(exc):  # Typer turns Ctrl+C into a bare exit 130
+            _interrupted()
+        raise
+
+
+def _interrupted() -> None:
+    _err("interrupted")
+    sys.exit(130)
+
+
+def _from_interrupt(exc: BaseException | None) -> bool:
+    while exc is not None:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _output_failed(exc: OSError) -> None:
+    """stdout cannot be written (`> /dev/full`, `>&-`): one line on stderr where it can go,
+    exit 1, and nothing more tried on stdout, so Python adds no "Exception ignored" at exit."""
+    from qa.standard_streams import describe, silence_stdout
+
+    silence_stdout()
+    with contextlib.suppress(OSError):
+        _err(f"cannot write the output: {describe(exc)}")
+    sys.exit(1)
 
 
 if __name__ == "__main__":

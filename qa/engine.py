@@ -107,8 +107,10 @@ def build(sources: list[Path] | None, index_ref: IndexRef, model: str | None,
           progress: Progress | None = None, say: Callable[[str], None] | None = None) -> BuildReport:
     from index.indexing.build import build_index
 
+    timeout = lock_timeout()  # a bad QA_LOCK_TIMEOUT is refused before the model loads
     embedder = load_model(model, say)
-    return build_index(sources or [paths.seeds_dir()], index_ref, embedder, progress)
+    return build_index(sources or [paths.seeds_dir()], index_ref, embedder, progress,
+                       lock_timeout=timeout, say=say)
 
 
 def error_line(exc: UserError) -> str:
@@ -134,16 +136,14 @@ def error_line(exc: UserError) -> str:
 def lock_timeout() -> float | None:
     """QA_LOCK_TIMEOUT: seconds to wait for another process holding the index (a writer of a
     FAISS folder, any user of a Milvus Lite file); None for the store's default (30 s). Read
-    here, where every reader opens its index, so `qa ask` and the chat honour it too."""
-    import os
+    here, where every reader opens its index, so `qa ask` and the chat honour it too. `nan`,
+    a negative number or one past a day is refused with one line."""
+    from index.settings import env_seconds
 
-    value = os.environ.get("QA_LOCK_TIMEOUT")
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise UserError(f"QA_LOCK_TIMEOUT must be a number of seconds, got {value!r}") from None
+    return env_seconds("QA_LOCK_TIMEOUT", LOCK_TIMEOUT_MAX)
+
+
+LOCK_TIMEOUT_MAX = 86_400.0  # a day: longer than any writer runs, short of "forever"
 
 
 def open_engine(index_ref: IndexRef, model: str | None, *, build_default: bool,
@@ -173,7 +173,8 @@ def open_engine(index_ref: IndexRef, model: str | None, *, build_default: bool,
         if say:
             say(f"No index yet: building the default index from the bundled articles in {index_ref}")
         embedder = load_model(model, say)
-        build_index([paths.seeds_dir()], index_ref, embedder, progress)
+        build_index([paths.seeds_dir()], index_ref, embedder, progress, lock_timeout=timeout,
+                    say=say)
         return Engine(store=open_store(index_ref, expect=manifest_for(embedder),
                                        lock_timeout=timeout),
                       embedder=embedder, index_ref=index_ref)

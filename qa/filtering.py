@@ -54,11 +54,21 @@ def date_bound(text: str, *, end: bool, name: str) -> date:
         raise UserError(f"{name} {text!r}: no such date") from None
 
 
+_NEEDS = ("a date (YYYY-MM-DD, YYYY-MM or YYYY)", "a date (YYYY-MM-DD, YYYY-MM or YYYY)",
+          "an outlet name", "an article id (see qa index list)")
+
+
 def make_filter(since: str | None = None, until: str | None = None,
                 sources: Sequence[str] = (), articles: Sequence[str] = (),
-                names: tuple[str, str] = ("--since", "--until")) -> ArticleFilter | None:
+                names: tuple[str, str, str, str] = ("--since", "--until", "--source",
+                                                    "--article")) -> ArticleFilter | None:
     """The filter the user asked for, None when they asked for none; a one-line UserError for
-    a bad date, an outlet with no letters or digits, or bounds that cross."""
+    a bad date, an outlet with no letters or digits, or bounds that cross. An empty value
+    (`--since ""`, often an unset shell variable) is an error for every option alike: taken
+    as "no filter" it would search everything while the user meant to narrow it."""
+    for name, need, values in zip(names, _NEEDS, ([since], [until], sources, articles)):
+        if any(v is not None and not v.strip() for v in values):
+            raise UserError(f"{name} is empty: give {need}, or leave {name} out")
     low = date_bound(since, end=False, name=names[0]) if since else None
     high = date_bound(until, end=True, name=names[1]) if until else None
     if low and high and low > high:
@@ -67,9 +77,9 @@ def make_filter(since: str | None = None, until: str | None = None,
     for source in sources:
         key = outlet_key(source)
         if not key:
-            raise UserError(f"source {source!r}: not an outlet name")
+            raise UserError(f"{names[2]} {source!r}: not an outlet name")
         outlets.append(key)
-    ids = [a for a in articles if a.strip()]
+    ids = list(articles)
     where = ArticleFilter(low, high, tuple(dict.fromkeys(outlets)), tuple(dict.fromkeys(ids)))
     return where or None
 
@@ -110,7 +120,7 @@ def parse_command(text: str) -> ArticleFilter | None:
         i = j
     return make_filter(values["since"][0] if values["since"] else None,
                        values["until"][0] if values["until"] else None,
-                       values["source"], values["article"], names=("since", "until"))
+                       values["source"], values["article"], names=_KEYWORDS)
 
 
 def nothing_matches(store: IndexStore, where: ArticleFilter | None) -> str | None:

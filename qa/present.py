@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from index.safe_text import inert
+from index.safe_text import inert, one_line
 from qa.types import Answer
 
 if TYPE_CHECKING:
@@ -45,8 +45,8 @@ def to_json(answer: Answer) -> str:
 def no_answer_why(answer: Answer) -> str:
     """What follows "No confident answer": the confidence and the reason, e.g.
     "(confidence 0.02): nothing in the index mentions Prancis". The reason names the
-    question's own words, so it is made inert like any article text."""
-    why = inert(answer.no_answer_reason or "nothing in the index seems to answer this")
+    question's own words, so it is made one inert line like any text from outside."""
+    why = one_line(answer.no_answer_reason or "nothing in the index seems to answer this")
     return f"(confidence {answer.confidence:.2f}): {why}" if answer.confidence is not None else f": {why}"
 
 
@@ -60,7 +60,11 @@ def short_answer_line(answer: Answer) -> str | None:
 def print_answer(answer: Answer, console: Console) -> None:
     """Numbered citation, score, then the paragraph with its answer sentence highlighted.
 
-    Without colour (a pipe, NO_COLOR) the sentence is wrapped in `**` so it still stands out.
+    Without colour (a pipe, NO_COLOR) the sentence is wrapped in `**` so it still stands out,
+    and each passage is two lines: its citation, then its text with any line break in it
+    (a Markdown code block keeps them) shown as `\\n`, so no text from a file can start a
+    line that reads as a hit of its own. On a terminal the paragraph keeps its lines, each
+    indented under its citation.
     """
     from rich.padding import Padding
     from rich.text import Text
@@ -82,17 +86,18 @@ def print_answer(answer: Answer, console: Console) -> None:
     for p in answer.passages:
         head = Text()
         head.append(f"[{p.rank}] ", style="bold cyan")
-        head.append(inert(p.citation.label()), style="bold")
+        head.append(p.citation.label(), style="bold")  # one inert line (Citation.label)
         head.append(f"  score {p.hit.score:.3f}", style="dim")
         body = Text()
         text = p.hit.text
         a, b = p.sentence_start, p.sentence_end
-        body.append(inert(text[:a]))
+        shown = one_line if plain else inert
+        body.append(shown(text[:a]))
         if plain:
-            body.append("**" + inert(text[a:b]) + "**")
+            body.append("**" + shown(text[a:b]) + "**")
         else:
-            body.append(inert(text[a:b]), style="bold yellow")
-        body.append(inert(text[b:]))
+            body.append(shown(text[a:b]), style="bold yellow")
+        body.append(shown(text[b:]))
         if plain:  # a pipe or a file: one line per passage, no wrapping or padding
             console.print(head, soft_wrap=True)
             console.print(Text("    ") + body, soft_wrap=True)
@@ -101,6 +106,6 @@ def print_answer(answer: Answer, console: Console) -> None:
             console.print(Padding(body, (0, 0, 0, 4), expand=False))
         if p.also_in:
             also = Text("    also in: ", style="dim")
-            also.append(inert("; ".join(c.label() for c in p.also_in)), style="dim")
+            also.append("; ".join(c.label() for c in p.also_in), style="dim")
             console.print(also, soft_wrap=plain)
         console.print()

@@ -47,6 +47,7 @@ def corpus_folders(store: IndexStore, corpus: Path | None = None) -> list[Path] 
         return [corpus]
     if store.sources():
         return None
+    from index.indexing.sources import under
     from qa import paths
 
     try:
@@ -54,22 +55,12 @@ def corpus_folders(store: IndexStore, corpus: Path | None = None) -> list[Path] 
     except FileNotFoundError:
         seeds = None
     sources = [a.source for a in store.articles()]
-    if seeds is not None and sources and all(_inside(s, seeds) for s in sources):
+    if seeds is not None and sources and all(under(s, seeds) for s in sources):
         return [seeds]
     raise UserError(
         "this index records no folders to sync (it was made by an older qa); "
         "run `qa index sync DIR` once, or start the chat with: qa chat --corpus DIR"
     )
-
-
-def _inside(source: str, folder: Path) -> bool:
-    if "://" in source:
-        return False
-    try:
-        Path(source).resolve().relative_to(folder)
-        return True
-    except (OSError, ValueError):
-        return False
 
 
 def runs_beside_answers(engine: Engine) -> bool:

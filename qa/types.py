@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from index.safe_text import one_line
+
 # The probability (qa.confidence) from which an answer counts as confident. The fitted intercept
 # is moved so that this is the operating point benchmarks/honest_dev.py chooses on the
 # cross-validated dev figures: the worst set's share of answers kept and of off-topic
@@ -23,7 +25,10 @@ class Citation:
     url: str | None = None
 
     def label(self) -> str:
-        """`<title> - para N - <source>:<line>`: the format printed next to each hit."""
+        """`<title> - para N - <source>:<line>`: the format printed next to each hit, copied
+        to the clipboard and written in transcripts. Its parts come from files (a file name
+        may hold ESC or a newline), so the label is made one inert line here, once, rather
+        than by each of the places that show or copy it; the fields keep the raw values."""
         parts = [self.title]
         if self.outlet:
             parts.append(self.outlet)
@@ -31,7 +36,7 @@ class Citation:
             parts.append(self.date)
         parts.append(f"para {self.paragraph}")
         parts.append(self.url or f"{self.source}:{self.line}")
-        return " - ".join(parts)
+        return one_line(" - ".join(parts))
 
 
 @dataclass(frozen=True)

@@ -145,6 +145,18 @@ def test_filter_from_options_and_chat_commands():
             parse_command(bad)
 
 
+def test_an_empty_filter_is_refused_alike_for_every_option():
+    """`--since ""` (an unset shell variable, often) must not widen the search to every
+    article while `--source ""` is refused: each of the four says it is empty."""
+    cases = {"--since": dict(since=""), "--until": dict(until="  "),
+             "--source": dict(sources=["kompas", ""]), "--article": dict(articles=[" "])}
+    for name, kwargs in cases.items():
+        with pytest.raises(UserError) as err:
+            make_filter(**kwargs)
+        assert str(err.value).startswith(f"{name} is empty: give ")
+        assert str(err.value).endswith(f"or leave {name} out")
+
+
 # ---- in the stores, with the real model ------------------------------------------------
 
 # Six articles about floods and earthquakes, each dated and attributed its own way.
@@ -449,6 +461,31 @@ def test_cli_filters_echo_refuse_and_explain(default_model_dir, tmp_path):
     bad = run_qa(["ask", question, "--since", "2017-02-30"], env, check=False)
     assert bad.returncode == 1 and bad.stdout == ""
     assert bad.stderr.strip() == "qa: --since '2017-02-30': no such date"
+
+
+def test_cli_empty_filters_are_one_line_errors_on_ask_chat_and_eval(tmp_path):
+    """The four options, empty, on the three commands that take them: one line naming the
+    option, exit 1, nothing searched (and no chat started)."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env.update(XDG_DATA_HOME=str(tmp_path / "data"), HOME=str(tmp_path / "home"), NO_COLOR="1",
+               COLUMNS="200")
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text('{"id": "q1", "question": "Siapa?", "answers": []}\n', encoding="utf-8")
+    commands = {"ask": ["ask", "Ke mana warga mengungsi?", "--index", str(tmp_path / "idx")],
+                "chat": ["chat", "--index", str(tmp_path / "idx")],
+                "eval": ["eval", str(questions)]}
+    for command, args in commands.items():
+        for option in ("--since", "--until", "--source", "--article"):
+            proc = run_qa([*args, option, ""], env, check=False, timeout=60)
+            assert proc.returncode == 1 and proc.stdout == "", (command, option, proc.stdout)
+            assert proc.stderr.splitlines() == [f"qa: {option} is empty: give " + {
+                "--since": "a date (YYYY-MM-DD, YYYY-MM or YYYY)",
+                "--until": "a date (YYYY-MM-DD, YYYY-MM or YYYY)",
+                "--source": "an outlet name",
+                "--article": "an article id (see qa index list)"}[option]
+                + f", or leave {option} out"], (command, option)
 
 
 # ---- the chat --------------------------------------------------------------------------

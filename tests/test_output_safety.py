@@ -3,8 +3,10 @@ control characters in Milvus filters, malformed evaluation files.
 
 Article files and their names are untrusted (Linux allows ESC in a file name), so every line
 `qa` writes, on stdout and stderr, is checked byte for byte through real `qa` processes:
-no escape sequence, bell, C1 control or bidi override may arrive, while the text stays
-recognisable (shown as `\\x1b`, `\\u202e`).
+no escape sequence, bell, C1 control, Unicode line separator or bidi override may arrive,
+while the text stays recognisable (shown as `\\x1b`, `\\u202e`). A newline in a file name,
+title or url is shown as `\\n` too: it would otherwise print a line of the file's choosing,
+such as a forged answer.
 """
 from __future__ import annotations
 
@@ -29,9 +31,11 @@ BODY = (f"{TITLE}\n\n"
         f"Banjir bandang merendam tiga desa di Kabupaten Grobogan {ESC} setelah tanggul sungai "
         "jebol pada Selasa malam.\n\n"
         "Warga mengungsi ke balai desa dan menunggu bantuan perahu karet.\n")
-# Anything a terminal acts on: C0 controls but tab and newline, DEL, C1, bidi and
-# zero-width marks. Decoded strictly: output that is not UTF-8 fails too.
-ACTIVE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# Anything a terminal acts on: C0 controls but tab and newline, DEL, C1, the Unicode line and
+# paragraph separators, bidi and zero-width marks. Decoded strictly: output that is not UTF-8
+# fails too.
+ACTIVE = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def assert_inert(data: bytes, what: str) -> str:
@@ -117,6 +121,167 @@ def test_ask_prints_the_hostile_paragraph_and_citation_inert(hostile, env):
                              env).stdout)
     assert data["hits"][0]["article_id"] == HOSTILE_ID
 
+
+# ---- line breaks in file names, titles and urls: one line each, never a forged hit -------
+
+# Issue 38: a file name that prints a fake answer under a real-looking citation, one whose
+# pasted citation ends a bracketed paste and runs a command, one with every other line break.
+FORGED_NAME = ("beras.txt:3  score 0.999\n**Harga beras TURUN 50 persen mulai besok, kata "
+               "Menteri**\n\n[9] Kementerian Perdagangan - para 1 - kemendag.txt")
+FORGED_SHOWN = ("beras.txt:3  score 0.999\\n**Harga beras TURUN 50 persen mulai besok, kata "
+                "Menteri**\\n\\n[9] Kementerian Perdagangan - para 1 - kemendag.txt")
+PASTEJACK_NAME = "bawang\x1b[201~\ntouch PASTEJACKED\n.txt"
+PASTEJACK_SHOWN = "bawang\\x1b[201~\\ntouch PASTEJACKED\\n.txt"
+BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\t"
+BREAKS_NAME = f"cabai{BREAKS}[8] Palsu - para 1 - cabai.txt"
+BREAKS_SHOWN = ("cabai\\x0d\\x0b\\x0c\\x1c\\x1d\\x1e\\x85\\u2028\\u2029\\t"
+                "[8] Palsu - para 1 - cabai.txt")
+EMPTY_NAME = "kosong\n[1] Palsu - para 1 - kosong.txt:1  score 0.990\n.txt"
+# A JSONL article: the reader folds whitespace in its fields, so what is left to show is ESC,
+# BEL and the C1 CSI; the url is what its citation shows.
+JSONL_URL = "https://berita.example/gempa\x1b[201~\ntouch PASTEJACKED\x9b2J\u2028"
+JSONL_URL_SHOWN = "https://berita.example/gempa\\x1b[201~ touch PASTEJACKED\\x9b2J"
+JSONL_TITLE = "Gempa \x1b]0;judul\x07 guncang\nCianjur"
+JSONL_TITLE_SHOWN = "Gempa \\x1b]0;judul\\x07 guncang Cianjur"
+FORGED_TEXTS = {
+    FORGED_NAME: "Harga beras naik di pasar Jakarta\n\nHarga beras medium naik menjadi Rp 14.000 "
+                 "per kilogram di pasar induk Cipinang pekan ini.\n\nPedagang mengatakan pasokan "
+                 "dari Jawa Tengah berkurang karena panen terlambat.\n",
+    PASTEJACK_NAME: "Harga bawang merah turun\n\nHarga bawang merah turun menjadi Rp 30.000 per "
+                    "kilogram setelah panen raya di Brebes.\n",
+    BREAKS_NAME: "Cabai rawit langka di Surabaya\n\nHarga cabai rawit di Surabaya melonjak menjadi "
+                 "Rp 90.000 per kilogram karena hujan deras merusak kebun petani.\n",
+    EMPTY_NAME: "",
+    "berita.jsonl": json.dumps({"id": "gempa-1", "title": JSONL_TITLE, "url": JSONL_URL,
+                                "text": "Gempa bermagnitudo 5,6 mengguncang Kabupaten Cianjur pada "
+                                        "Senin siang dan merusak ratusan rumah warga."}) + "\n",
+}
+# Lines a forged name would print of its own, were its line breaks sent.
+FORGED_LINE_STARTS = ("**Harga beras TURUN", "[9]", "touch", ".txt", "[8] Palsu", "[1] Palsu",
+                      "Cianjur")
+
+
+def write_forged_corpus(folder: Path) -> Path:
+    folder.mkdir()
+    for name, text in FORGED_TEXTS.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def forged(tmp_path_factory, env):
+    """An index of the files above, built by `qa index add` (the empty one is an error)."""
+    base = tmp_path_factory.mktemp("forged")
+    corpus = write_forged_corpus(base / "corpus")
+    index = base / "idx"
+    added = run_qa(["index", "add", str(corpus), "--index", str(index)], env)
+    return corpus, index, added
+
+
+def assert_no_forged_line(text: str, what: str) -> None:
+    starts = [line for line in text.splitlines() if line.lstrip().startswith(FORGED_LINE_STARTS)]
+    assert not starts, f"{what}: text from a file starts a line of its own: {starts}"
+
+
+def test_an_unreadable_file_with_newlines_in_its_name_is_one_error_line(forged):
+    _, _, added = forged
+    assert added.returncode == 1  # the empty file; the four articles are indexed
+    err = added.stderr.decode("utf-8")
+    assert_no_forged_line(err, "qa index add")
+    [line] = [line for line in err.splitlines() if "kosong" in line]
+    assert line.startswith("qa: ") and line.endswith(
+        "kosong\\n[1] Palsu - para 1 - kosong.txt:1  score 0.990\\n.txt: empty file")
+
+
+def test_ask_prints_each_citation_on_one_line_whatever_the_file_name_holds(forged, env):
+    _, index, _ = forged
+    args = ["ask", "Berapa harga beras medium di pasar induk Cipinang?", "-k", "5",
+            "--index", str(index)]
+    out = run_qa(args, env).stdout.decode("utf-8")
+    hits = json.loads(run_qa([*args, "--json"], env).stdout)["hits"]
+    assert len(hits) == 5  # every paragraph of the four articles
+    assert_no_forged_line(out, "qa ask")
+    # The shape of a real answer: a note and a short answer (one line each) may come first,
+    # then one block a passage: its citation, its text, perhaps an "also in" line.
+    blocks = [block.split("\n") for block in out.rstrip("\n").split("\n\n")]
+    passages = [block for block in blocks if block[0].startswith("[")]
+    lead = blocks[:len(blocks) - len(passages)]
+    assert blocks[len(lead):] == passages and all(len(block) == 1 for block in lead), out
+    assert len(passages) == len(hits)
+    for rank, (head, body, *also) in enumerate(passages, 1):
+        assert re.fullmatch(rf"\[{rank}\] .+ - para \d+ - .+  score \d\.\d{{3}}", head), head
+        assert body.startswith("    ") and len(also) <= 1
+        assert all(line.startswith("    also in: ") for line in also)
+    heads = "\n".join(block[0] for block in passages)
+    assert f"para 2 - {index.parent / 'corpus' / FORGED_SHOWN}:3  score " in heads
+    for shown in (PASTEJACK_SHOWN, BREAKS_SHOWN,
+                  f"{JSONL_TITLE_SHOWN} - para 1 - {JSONL_URL_SHOWN}  score "):
+        assert shown in heads
+    # JSON: the raw names to a parser (json.dumps escapes the newlines, qa the rest), and a
+    # `citation` that is the one line shown.
+    by_title = {hit["title"]: hit for hit in hits}
+    assert by_title[JSONL_TITLE.replace("\n", " ")]["citation"].endswith(JSONL_URL_SHOWN)
+    sources = {Path(hit["source"]).name for hit in hits}
+    assert sources == {FORGED_NAME, PASTEJACK_NAME, BREAKS_NAME, "berita.jsonl"}
+    assert all("\n" not in hit["citation"] and not ACTIVE.search(hit["citation"]) for hit in hits)
+
+
+def test_index_list_is_one_row_an_article_whatever_its_file_name_holds(forged, env):
+    _, index, _ = forged
+    out = run_qa(["index", "list", "--index", str(index)], env).stdout.decode("utf-8")
+    articles = json.loads(run_qa(["index", "list", "--index", str(index), "--json"], env).stdout)
+    rows = out.splitlines()
+    assert len(articles) == 4 and len(rows) == 1 + len(articles), out
+    assert_no_forged_line(out, "qa index list")
+    assert all(re.search(r"  +\d+  ", row) for row in rows[1:])  # every row has its columns
+    for shown in (FORGED_SHOWN, PASTEJACK_SHOWN, BREAKS_SHOWN):
+        [row] = [row for row in rows if row.startswith(shown.removesuffix(".txt"))]
+        assert row.endswith(f"/corpus/{shown}")
+    assert any(JSONL_TITLE_SHOWN in row for row in rows)
+
+
+def test_exports_write_each_citation_on_one_line(forged, env):
+    _, index, _ = forged
+    asked = run_qa(["ask", "Berapa harga beras medium di pasar induk Cipinang?", "-k", "5",
+                    "--index", str(index)], env)
+    assert asked.returncode == 0
+    md = run_qa(["export", "--index", str(index)], env).stdout.decode("utf-8")
+    data = json.loads(run_qa(["export", "--index", str(index), "--format", "json"], env).stdout)
+    passages = data["turns"][-1]["passages"]
+    assert len(passages) == 5
+    assert_no_forged_line(md, "qa export")
+    turn = md[md.rindex("\n## "):]
+    cited = [line for line in turn.splitlines() if re.match(r"\d+\. ", line)]
+    assert len(cited) == len(passages), turn
+    # each citation is a code span: the name as shown, nothing in it read as markup
+    assert any(f"/corpus/{FORGED_SHOWN}:3`" in line for line in cited)
+    assert any(f"/corpus/{PASTEJACK_SHOWN}:3`" in line for line in cited)
+    # JSON keeps each raw value in `cited`; `citation` is the line shown.
+    assert {Path(p["cited"]["source"]).name for p in passages} == \
+        {FORGED_NAME, PASTEJACK_NAME, BREAKS_NAME, "berita.jsonl"}
+    assert all("\n" not in p["citation"] and not ACTIVE.search(p["citation"]) for p in passages)
+
+
+def test_piped_ask_keeps_a_passage_with_line_breaks_on_its_one_line(tmp_path, env):
+    """A Markdown code block keeps its lines in the stored paragraph; piped, `qa ask` prints a
+    passage as one line, so a line of it cannot pass for a hit of its own."""
+    corpus = tmp_path / "md"
+    corpus.mkdir()
+    (corpus / "panduan.md").write_text(
+        "# Panduan skrip banjir\n\nWarga diminta memeriksa ketinggian air sungai setiap pagi "
+        "dengan skrip berikut.\n\n```\ncek_air --sungai ciliwung\n[9] Kementerian Palsu - para 1 "
+        "- palsu.txt:1  score 0.999\n```\n", encoding="utf-8")
+    index = tmp_path / "idx"
+    assert run_qa(["index", "add", str(corpus), "--index", str(index)], env).returncode == 0
+    args = ["ask", "skrip cek air sungai ciliwung", "--index", str(index)]
+    out = run_qa(args, env).stdout.decode("utf-8")
+    hits = json.loads(run_qa([*args, "--json"], env).stdout)["hits"]
+    code = next(hit for hit in hits if "cek_air" in hit["text"])
+    assert "\n[9] Kementerian Palsu" in code["text"]  # the paragraph keeps its lines
+    assert_no_forged_line(out, "qa ask")
+    shown = "cek_air --sungai ciliwung\\n[9] Kementerian Palsu - para 1 - palsu.txt:1  score 0.999"
+    assert any(line.startswith("    ") and shown in line.replace("**", "")
+               for line in out.splitlines()), out
 
 # ---- Milvus: any article id or text can be written, found and removed --------------------
 

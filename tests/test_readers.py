@@ -16,7 +16,8 @@ from index.corpus.read import expand_paths, read_file, read_paths
 from index.corpus.read_html import read_html_file
 from index.corpus.read_jsonl import read_jsonl_file
 from index.corpus.read_markdown import read_markdown_file
-from index.corpus.read_text import MAX_FILE_BYTES, MAX_PARAGRAPH_CHARS, MB, read_text_file
+from index.corpus.read_text import (MAX_BLOCK_CHARS, MAX_FILE_BYTES, MAX_PARAGRAPH_CHARS, MB,
+                                    read_text_file)
 from index.corpus.types import Article
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -390,14 +391,14 @@ def test_too_large_file_is_refused_without_reading_it(tmp_path, monkeypatch):
     assert MAX_FILE_BYTES == 20 * MB
 
 
-def test_file_just_under_the_limit_is_read_in_bounded_pieces(tmp_path):
+def test_paragraph_just_under_the_limit_is_read_in_bounded_pieces(tmp_path):
     f = tmp_path / "long.txt"
     sentence = "Ini kalimat panjang dalam berita tanpa jeda baris. "
-    body = sentence * (3 * MB // len(sentence))
+    body = sentence * (MAX_BLOCK_CHARS // len(sentence))
     f.write_text("Judul\n" + body + "\n", encoding="utf-8")
     raw = f.read_text(encoding="utf-8")
     article = read_text_file(f)
-    assert len(article.paragraphs) > 700
+    assert len(article.paragraphs) >= MAX_BLOCK_CHARS // MAX_PARAGRAPH_CHARS
     assert max(len(p.text) for p in article.paragraphs) <= MAX_PARAGRAPH_CHARS
     assert all(p.text.endswith("baris.") for p in article.paragraphs[1:])  # cut at sentence ends
     assert all(raw[p.start:p.end] == p.text and p.line == (1 if p.number == 1 else 2)

@@ -99,8 +99,8 @@ def test_layout_by_size_with_hysteresis():
 def test_env_sets_the_threshold(monkeypatch):
     monkeypatch.delenv(ann.ENV_FLAT_MAX, raising=False)
     assert ann.flat_max() == ann.DEFAULT_FLAT_MAX
-    monkeypatch.setenv(ann.ENV_FLAT_MAX, "77")
-    assert ann.flat_max() == 77
+    monkeypatch.setenv(ann.ENV_FLAT_MAX, "777")
+    assert ann.flat_max() == 777
 
 
 def test_crossing_the_threshold_migrates_keeping_ids_and_results(tmp_path, limit):

@@ -347,3 +347,213 @@ def test_with_no_folder_named_the_followed_folders_are_watched(embedder, tmp_pat
         write(news / "banjir2.txt", BANJIR.replace("Senin", "Selasa"))
         wait_for(lambda: "banjir2" in stored(index), "a file dropped in a followed folder")
         assert {"rates", "gempa", "lone", "banjir2"} <= set(stored(index))
+
+
+# ---- symlinks: the watch names every file as a sync does (issue 38, item 2) ----------------
+
+PEMILU = """Pemilu serentak digelar
+
+Pemilihan umum serentak digelar di seluruh Indonesia dengan jumlah pemilih lebih dari dua ratus juta orang.
+"""
+
+BERAS = """Harga beras naik
+
+Harga beras medium di pasar tradisional naik dua ribu rupiah per kilogram dalam sepekan.
+"""
+
+
+def cli_env(default_model_dir: Path, tmp_path: Path, index: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env.update(QA_MODEL_CACHE=str(default_model_dir.parent), XDG_DATA_HOME=str(tmp_path / "data"),
+               HOME=str(tmp_path / "home"), QA_INDEX=str(index), NO_COLOR="1", COLUMNS="200",
+               PYTHONPATH=str(ROOT), PYTHONFAULTHANDLER="1")
+    return env
+
+
+def qa(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "qa", *args], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=WAIT)
+
+
+# The issue's two reports, step by step: a link to a sibling folder made, pointed elsewhere and
+# removed; a link back up (a loop) made and removed. `probe` is edited after each step: once
+# the watch has applied that edit, it has seen the step too (see the test).
+SYMLINK_SCENARIOS = {
+    "a link to a sibling folder": dict(
+        tree={"W2/2024/banjir.txt": BANJIR, "W2/2024/gempa.txt": GEMPA,
+              "W2/2025/pemilu.txt": PEMILU},
+        steps=["ln -s 2024 W2/latest", "ln -sfn 2025 W2/latest", "rm W2/latest"],
+        probe="W2/2024/banjir.txt"),
+    "a link back up": dict(
+        tree={"W/banjir.txt": BANJIR, "W/gempa.txt": GEMPA, "W/rates.txt": RATES,
+              "W/sub/pemilu.txt": PEMILU, "W/sub/beras.txt": BERAS},
+        steps=["ln -s .. W/sub/up", "rm W/sub/up"],
+        probe="W/sub/beras.txt"),
+}
+
+
+@pytest.mark.parametrize("scenario", SYMLINK_SCENARIOS)
+def test_cli_watch_agrees_with_sync_through_symlinked_folders(default_model_dir, tmp_path,
+                                                              scenario):
+    """A symlinked folder is the same files, not new articles: after every step `qa index
+    list` holds the same articles under their own paths, `verify` passes, and a `qa index
+    sync` of the same tree finds nothing to change."""
+    case = SYMLINK_SCENARIOS[scenario]
+    for name, text in case["tree"].items():
+        write(tmp_path / name, text)
+    top = next(iter(case["tree"])).split("/")[0]
+    index = tmp_path / "idx"
+    env = cli_env(default_model_dir, tmp_path, index)
+    assert qa(["index", "build", top], env, tmp_path).returncode == 0
+    expected = {Path(name).stem: str(tmp_path / name) for name in case["tree"]}
+
+    def listed() -> dict[str, str]:
+        out = qa(["index", "list", "--json"], env, tmp_path)
+        assert out.returncode == 0, out.stderr
+        return {a["id"]: a["source"] for a in json.loads(out.stdout)}
+
+    assert listed() == expected
+    proc = subprocess.Popen([sys.executable, "-m", "qa", "index", "watch", "--json",
+                             "--settle", "0.5"], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, preexec_fn=as_from_a_shell)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")),
+                              daemon=True)
+    reader.start()
+
+    def batches() -> list[dict]:
+        return [json.loads(line) for line in list(lines) if line.lstrip().startswith("{")]
+
+    probe = tmp_path / case["probe"]
+    try:
+        wait_for(lambda: any(b["catch_up"] for b in batches()), "the start-up catch-up")
+        for n, step in enumerate(case["steps"]):
+            done = len(batches())
+            subprocess.run(step, shell=True, cwd=tmp_path, check=True)
+            # Time for the watch to settle the step, and whatever it marks in turn, before
+            # the probe: a later edit of an article, whose batch then follows the step's.
+            time.sleep(2.0)
+            with probe.open("a", encoding="utf-8") as f:
+                f.write(f"\nKabar terbaru nomor {n}: warga diminta tetap waspada.\n")
+            wait_for(lambda: any(b["files"] == [str(probe)] for b in batches()[done:]),
+                     f"the probe's batch after `{step}`")
+            after = batches()[done:]
+            assert [(b["added"], b["removed"]) for b in after] == [(0, 0)], (step, after)
+            assert listed() == expected, step
+            check = qa(["index", "verify"], env, tmp_path)
+            assert check.returncode == 0, (step, check.stdout + check.stderr)
+            sync = qa(["index", "sync", "--json"], env, tmp_path)
+            assert sync.returncode == 0, (step, sync.stderr)
+            report = json.loads(sync.stdout)
+            assert (report["added"], report["updated"], report["removed"]) == (0, 0, 0), step
+            assert report["unchanged"] == len(expected)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(WAIT)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    err = proc.stderr.read()
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    reader.join(WAIT)
+    assert not any(b["errors"] for b in batches())
+
+
+def sync_changes(index: Path, embedder, folder: Path) -> tuple[int, int, int]:
+    """What a sync of `folder` would still change in the index (the watch running beside)."""
+    from index.indexing.lifecycle import sync_folder
+
+    with open_writable(index, embedder) as store:
+        report = sync_folder(store, embedder, folder)
+    return report.added, report.updated, report.removed
+
+
+def sources_of(index: Path) -> dict[str, str]:
+    with Store.open(index) as store:
+        return {a.id: a.source for a in store.articles()}
+
+
+def test_links_there_at_start_and_links_to_outside_follow_sync(embedder, tmp_path):
+    """watchfiles follows the links there when it starts, reports a folder's events through
+    one of them and stops reporting them when that link goes; it does not follow a link made
+    later. Each way, an edit is applied to the one article a sync names."""
+    news, outside, index = tmp_path / "news", tmp_path / "outside", tmp_path / "idx"
+    banjir = write(news / "2024" / "banjir.txt", BANJIR)
+    write(news / "rates.txt", RATES)
+    luar = write(outside / "in" / "gempa.txt", GEMPA)
+    for link in ("latest", "zz"):  # two links to one folder: events come through either
+        (news / link).symlink_to("2024", target_is_directory=True)
+    both = {"banjir": str(banjir), "rates": str(news / "rates.txt")}
+    with Watching(index, embedder, [news], settle=0.5) as watch:
+        wait_for(lambda: watch.batches, "the start-up catch-up")
+        assert sources_of(index) == both
+
+        def edit(path: Path, n: int, what: str) -> None:
+            with path.open("a", encoding="utf-8") as f:
+                f.write(f"\nKabar terbaru nomor {n}: warga diminta tetap waspada.\n")
+            wait_for(lambda: f"nomor {n}" in " ".join(sum(stored(index).values(), [])), what)
+
+        edit(banjir, 1, "an edit in a folder two links show")
+        assert sources_of(index) == both
+        (news / "latest").unlink()
+        (news / "zz").unlink()
+        time.sleep(1.5)
+        edit(banjir, 2, "an edit once the links are gone")
+        assert sources_of(index) == both
+        assert sync_changes(index, embedder, news) == (0, 0, 0)
+
+        (news / "elsewhere").symlink_to(outside, target_is_directory=True)
+        linked = str(news / "elsewhere" / "in" / "gempa.txt")
+        wait_for(lambda: "gempa" in stored(index), "a folder linked from outside")
+        assert sources_of(index) == {**both, "gempa": linked}
+        time.sleep(1.5)
+        edit(luar, 3, "an edit in the folder linked from outside")
+        assert sync_changes(index, embedder, news) == (0, 0, 0)
+        # A second link to the same folder: one article still, under whichever link the
+        # walk takes; with one of the two links gone, under the other.
+        (news / "again").symlink_to(outside, target_is_directory=True)
+        time.sleep(1.5)
+        edit(luar, 4, "an edit in a folder linked twice from outside")
+        assert sync_changes(index, embedder, news) == (0, 0, 0)
+        first = sources_of(index)["gempa"]
+        assert first in (linked, str(news / "again" / "in" / "gempa.txt"))
+        Path(first).parent.parent.unlink()
+        wait_for(lambda: sources_of(index).get("gempa") not in (first, None), "the other link")
+        assert sync_changes(index, embedder, news) == (0, 0, 0)
+        edit(luar, 5, "an edit through the link left")
+        remaining = Path(sources_of(index)["gempa"]).parent.parent
+        remaining.unlink()
+        wait_for(lambda: "gempa" not in stored(index), "the link to outside removed")
+        assert sources_of(index) == both
+        assert sync_changes(index, embedder, news) == (0, 0, 0)
+    assert not watch.warnings and not any(b.report.errors for b in watch.batches)
+    with Store.open(index) as store:
+        assert verify(store) == []
+
+
+def test_a_folder_replaced_by_a_file_of_the_same_name_goes_in_that_batch(embedder, tmp_path):
+    """Issue 38, item 9: the folder's articles go in the batch that sees the file, not at
+    the next catch-up; the file is read when a reader takes it, else it holds no article."""
+    import shutil
+
+    news, index = tmp_path / "news", tmp_path / "idx"
+    write(news / "sub" / "banjir.txt", BANJIR)
+    write(news / "kabar.txt" / "rates.txt", RATES)  # a folder named like an article
+    write(news / "gempa.txt", GEMPA)
+    with Watching(index, embedder, [news], settle=0.5) as watch:
+        wait_for(lambda: len(stored(index)) == 3, "the start-up catch-up")
+        shutil.rmtree(news / "sub")
+        (news / "sub").write_text("bukan artikel\n", encoding="utf-8")
+        wait_for(lambda: "banjir" not in stored(index), "the folder's article to go")
+        gone = wait_for(lambda: watch.batches_with(news / "sub"), "its batch")[0]
+        assert (gone.report.added, gone.report.removed, gone.report.errors) == (0, 1, [])
+
+        shutil.rmtree(news / "kabar.txt")
+        write(news / "kabar.txt", PEMILU)
+        wait_for(lambda: "kabar" in stored(index), "the file that replaced the folder")
+        assert set(stored(index)) == {"gempa", "kabar"}
+        swap = wait_for(lambda: watch.batches_with(news / "kabar.txt"), "its batch")[0]
+        assert (swap.report.added, swap.report.removed) == (1, 1)  # in one batch
+        assert sync_changes(index, embedder, news) == (0, 0, 0)
+    assert not watch.warnings and not any(b.report.errors for b in watch.batches)

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from index.storage.base import ArticleFilter, StoredArticle, StoredParagraph
+    from qa.conversation_keeper import KeptTurn
     from qa.conversations import ConversationStore
     from qa.engine import Engine, Progress
     from qa.index_changes import IndexChange, IndexState
-    from qa.types import Conversation, Turn
+    from qa.types import Conversation
 
 DEFAULT_K = 5
 
@@ -47,33 +48,39 @@ class ChatConversations:
     from engine jobs only (which also keeps "new chat" ordered after questions asked before
     it). `current` is None until the first question of a new chat starts one. `where` is
     the filter questions are asked under (None: every article), changed by `set_filter`.
+    A store that fails (qa.conversation_keeper) costs the record, never the answer: `ask`
+    says so in the KeptTurn's notice, and the next question tries the store again.
     """
 
     def __init__(self, index_ref, where: ArticleFilter | None = None) -> None:
+        from qa.conversation_keeper import ConversationKeeper
         from qa.conversations import index_key
 
         self.key = index_key(index_ref)
         self.current: int | None = None
         self.where = where
-        self._store: ConversationStore | None = None
+        self.keeper = ConversationKeeper()  # opens nothing until its first job
 
-    @property
-    def store(self) -> ConversationStore:
-        if self._store is None:
-            from qa.conversations import open_default
+    def _run(self, op):
+        """The keeper's `run`; a store set aside takes the current conversation with it."""
+        from qa.conversation_faults import StoreFault
 
-            self._store = open_default()
-        return self._store
+        try:
+            return self.keeper.run(op)
+        except StoreFault as fault:
+            if fault.replaced:
+                self.current = None
+            raise
 
-    def ask(self, engine: Engine, question: str, k: int = DEFAULT_K) -> Turn:
+    def ask(self, engine: Engine, question: str, k: int = DEFAULT_K) -> KeptTurn:
         """The next turn of the current conversation (started here for a first question),
         recorded before it is shown, so quitting never loses an answered turn."""
-        from qa.conversations import ask_in_conversation
+        from qa.conversation_keeper import Continuation, ask_and_keep
 
-        if self.current is None:
-            self.current = self.store.start(self.key).id
-        return ask_in_conversation(engine, self.store, self.current, question, k,
-                                   where=self.where)
+        kept = ask_and_keep(engine, self.keeper, Continuation(self.key, self.current), question,
+                            k, where=self.where)
+        self.current = kept.continues
+        return kept
 
     def set_filter(self, engine: Engine, command: str) -> ArticleFilter | None:
         """Apply a `/filter ...` command (qa.filtering.parse_command) and return the filter
@@ -94,7 +101,7 @@ class ChatConversations:
         """Make conversation `cid` (of this index) the current one; returns it with its turns."""
         from qa.engine import UserError
 
-        conv = self.store.get(cid)
+        conv = self._run(lambda store: store.get(cid))
         if conv.index_key != self.key:
             raise UserError(f"conversation {cid} was held with another index ({conv.index_key})")
         self.current = conv.id
@@ -102,18 +109,21 @@ class ChatConversations:
 
     def open_last(self) -> Conversation | None:
         """Reopen the conversation of this index started or continued last, if any."""
-        cid = self.store.last_id(self.key)
+        cid = self._run(lambda store: store.last_id(self.key))
         return None if cid is None else self.open(cid)
 
     def summaries(self) -> list[ConversationSummary]:
         """The conversations of this index that have turns, newest first."""
-        out = []
-        for conv in reversed(self.store.conversations(self.key)):
-            turns = self.store.turns(conv.id)
-            if turns:
-                out.append(ConversationSummary(conv.id, conv.started_at, len(turns),
-                                               turns[0].question))
-        return out
+        def read(store: ConversationStore) -> list[ConversationSummary]:
+            out = []
+            for conv in reversed(store.conversations(self.key)):
+                turns = store.turns(conv.id)
+                if turns:
+                    out.append(ConversationSummary(conv.id, conv.started_at, len(turns),
+                                                   turns[0].question))
+            return out
+
+        return self._run(read)
 
     def export_markdown(self, folder: Path) -> Path | None:
         """Write the current conversation as Markdown to `folder`, never over an existing
@@ -122,7 +132,8 @@ class ChatConversations:
 
         if self.current is None:
             return None
-        conv = self.store.get(self.current)
+        current = self.current
+        conv = self._run(lambda store: store.get(current))
         if not conv.turns:
             return None
         text = to_markdown(conv)
@@ -138,9 +149,7 @@ class ChatConversations:
         raise FileExistsError(f"{folder}: too many {stem}-N.md files")
 
     def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        self.keeper.close()
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Text is made inert (control characters shown as `\\xNN`) and wrapped in a `Content` object,
 which Textual never parses as markup, so `[bold]`, `[link=...]` or an ESC in an article are
-shown exactly as written.
+shown exactly as written. A title, id or file name is one line by nature (`safe_line`): a
+newline in it is shown as `\\n`, never as a line of its own.
 """
 from __future__ import annotations
 
@@ -11,13 +12,18 @@ from pathlib import Path
 
 from textual.content import Content
 
-from index.safe_text import inert
+from index.safe_text import inert, one_line
 
 
 def safe(text: str, style: str = "") -> Content:
     """Untrusted text as literal, optionally styled, content."""
     content = Content(inert(text), strip_control_codes=False)
     return content.stylize(style) if style else content
+
+
+def safe_line(text: str, style: str = "") -> Content:
+    """A single-line value from a file (title, id, source, url) as literal content on one line."""
+    return safe(one_line(text), style)
 
 
 def join(*parts: Content | tuple[str, str] | str) -> Content:

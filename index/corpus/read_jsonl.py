@@ -138,7 +138,8 @@ def parse_record(path: Path, lineno: int, line: str, start: int) -> Article:
         _check_unicode(where, name, value)
     end = start + len(line)
     blocks: list[Block] = [(text, lineno, start, end) for text in texts]
-    article = build_article(path, aid, title, blocks, metadata=metadata, content=line)
+    article = build_article(path, aid, title, blocks, metadata=metadata, content=line,
+                            where=where)
     if not article.paragraphs:
         raise ReadError(where, "no text (only navigation, by-line or other junk paragraphs)")
     return article

@@ -33,6 +33,14 @@ MAX_FILE_BYTES = 20 * MB
 # "paragraph" (a file without line breaks, say) cannot become a single huge passage.
 # Real news paragraphs stay far below it (IndoSum's longest is about 3,200 characters).
 MAX_PARAGRAPH_CHARS = 4000
+# Past these an article is refused, with its file named, rather than split: a "paragraph" of
+# 100,000 characters with no line break is no prose a citation can point into (every piece
+# would cite the same line), and one article is embedded and committed as one unit, so its
+# vectors must fit beside everything else an indexing run holds (600 MB). A million
+# characters in long paragraphs make about 16,000 vectors, one commit's chunk (see
+# index.indexing.chunked); a 19 MB one-line file made 318,784 and took 1.3 GB.
+MAX_BLOCK_CHARS = 100_000
+MAX_ARTICLE_CHARS = 1_000_000
 MAX_TITLE_CHARS = 300
 # How much of a file's start is inspected for binary content.
 _SNIFF_BYTES = 8192
@@ -304,6 +312,7 @@ def build_article(
     content: str = "",
     source: str | None = None,
     title_block: bool = False,
+    where: str | None = None,
 ) -> Article:
     """Apply the shared paragraph rules to candidate blocks and number what remains.
 
@@ -321,6 +330,8 @@ def build_article(
     paragraphs: list[Paragraph] = []
     meta: dict[str, str] = dict(metadata or {})
     seen: set[str] = set()
+    where = str(path) if where is None else where
+    size = 0
     first_number = 1
     if title_block and blocks:
         seen.add(" ".join(blocks[0][0].split()))
@@ -337,10 +348,16 @@ def build_article(
             continue
         if kind is not None:
             continue  # see index.corpus.junk: not a passage, and not counted, like navigation
+        _check_paragraph(path, where, block)  # before the word list below: 19 MB made 160 MB of words
         key = " ".join(body.split())
         if key in seen:
             continue
         seen.add(key)
+        size += len(key)
+        if size > MAX_ARTICLE_CHARS:
+            raise ReadError(where, f"more than {MAX_ARTICLE_CHARS:,} characters of article text, "
+                                   "more than qa indexes as one article; split it into several "
+                                   "files")
         for text, line, start, end in split_long(block, raw):
             paragraphs.append(
                 Paragraph(article_id=article_id, number=len(paragraphs) + first_number, text=text,
@@ -348,10 +365,32 @@ def build_article(
             )
     if not paragraphs and title_block:
         return build_article(path, article_id, title, blocks_all, raw=raw, metadata=metadata,
-                             content=content, source=source)
+                             content=content, source=source, where=where)
     digest = hashlib.sha256(f"{READ_RULES}\0{content}".encode("utf-8", "surrogatepass")).hexdigest()
     return Article(id=article_id, title=short_title(title), source=source or str(path),
                    paragraphs=paragraphs, metadata=meta, content_hash=digest)
+
+
+def _check_paragraph(path: Path | str, where: str, block: Block) -> None:
+    """Refuse (ReadError) a paragraph whose text, runs of white space counted once, passes
+    MAX_BLOCK_CHARS; named by its line (a JSONL line: `where`)."""
+    body, line = block[0], block[1]
+    if len(body) <= MAX_BLOCK_CHARS:
+        return
+    # Slice by slice, so a 19 MB paragraph is judged on its first few hundred kilobytes
+    # without a list of its millions of words; a run cut by a slice edge counts twice.
+    length = 0
+    for n, start in enumerate(range(0, len(body), _SLICE)):
+        length += len(_SPACE_RUNS.sub(" ", body[start:start + _SLICE]))
+        if length > MAX_BLOCK_CHARS + n + 1:
+            at = f"{path}:{line}" if str(where) == str(path) else where
+            raise ReadError(at, f"a paragraph of {len(body):,} characters with no line break, "
+                                f"over the {MAX_BLOCK_CHARS:,} qa reads as one paragraph; break "
+                                "it into lines or paragraphs")
+
+
+_SPACE_RUNS = re.compile(r"\s+")
+_SLICE = 1 << 16
 
 
 def parse_text(path: Path, text: str, article_id: str | None = None) -> Article:

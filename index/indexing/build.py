@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from index.corpus.passages import RECIPE
 from index.corpus.types import Article
@@ -17,7 +17,7 @@ from index.errors import ReadError, UserError
 if TYPE_CHECKING:
     from index.indexing import Progress
     from index.models.embedder import Embedder
-    from index.storage.base import IndexRef, Manifest
+    from index.storage.base import IndexRef, IndexStore, Manifest
 
 
 @dataclass
@@ -53,58 +53,67 @@ def manifest_for(embedder: Embedder) -> Manifest:
 
 
 def build_index(paths: list[Path], index_ref: IndexRef, embedder: Embedder,
-                progress: Progress | None = None) -> BuildReport:
+                progress: Progress | None = None, *, lock_timeout: float | None = None,
+                say: Callable[[str], None] | None = None) -> BuildReport:
     """Replace the index at `index_ref` with one built from `paths`: a sync into an empty
-    index, so articles get the ids `add` and `sync` would give them."""
+    index, so articles get the ids `add` and `sync` would give them.
+
+    The index's writer lock is held from before the first file is read to the swap (see
+    `index.storage.staged`): an add meanwhile waits and then finds the index replaced, a
+    second build waits for this one, and the built index follows `paths` and nothing else."""
+    from index.indexing.recorded import record_sources
     from index.indexing.sources import read_articles
-    from index.storage import check_replaceable
+    from index.storage import check_replaceable, staged
 
     check_replaceable(index_ref)  # before minutes of reading and embedding, not after
     started = time.perf_counter()
-    sources = read_articles(paths, progress=progress)
-    errors = sources.errors
-    if not sources.articles:
-        raise UserError("nothing to index: " + (errors[0].args[0] if errors else "no readable articles found"))
-    report = build_from_articles(sources.articles, index_ref, embedder, progress)
-    follow_only(index_ref, paths)
+    with staged(index_ref, manifest_for(embedder), lock_timeout, say) as store:
+        sources = read_articles(paths, progress=progress)
+        errors = sources.errors
+        if not sources.articles:
+            raise UserError("nothing to index: " + (errors[0].args[0] if errors else "no readable articles found"))
+        report = fill(store, sources.articles, embedder, progress)
+        with store.writer():
+            record_sources(store, paths)
     report.errors = errors
     report.seconds = time.perf_counter() - started
     return report
 
 
-def follow_only(index_ref: IndexRef, paths: list[Path]) -> None:
-    """After a build, the index follows the paths it was built from and nothing else."""
-    from index.indexing.recorded import record_sources
-    from index.storage import open_store
-
-    with open_store(index_ref, writable=True) as store, store.writer():
-        store.forget_sources([s.path for s in store.sources()])
-        record_sources(store, paths)
-
-
 def build_from_articles(articles: list[Article], index_ref: IndexRef, embedder: Embedder,
-                        progress: Progress | None = None) -> BuildReport:
-    """A new index of `articles` beside the old one, swapped in when complete. It is written
-    as an add writes, a chunk at a time, so a build's memory does not grow with the corpus."""
-    from index.heap import hand_back_free_memory
-    from index.indexing.chunked import ChunkedEmbedding, commit_chunks, save_senses
+                        progress: Progress | None = None, *, lock_timeout: float | None = None,
+                        say: Callable[[str], None] | None = None) -> BuildReport:
+    """A new index of `articles` beside the old one, swapped in when complete."""
     from index.storage import check_replaceable, staged
 
     check_replaceable(index_ref)
     started = time.perf_counter()
+    with staged(index_ref, manifest_for(embedder), lock_timeout, say) as store:
+        report = fill(store, articles, embedder, progress)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def fill(store: IndexStore, articles: list[Article], embedder: Embedder,
+         progress: Progress | None = None) -> BuildReport:
+    """Write `articles` into the new, empty `store` as an add writes, a chunk at a time, so
+    a build's memory does not grow with the corpus."""
+    from index.heap import hand_back_free_memory
+    from index.indexing.chunked import ChunkedEmbedding, commit_chunks, save_senses
+
+    started = time.perf_counter()
     report = BuildReport()
-    with staged(index_ref, manifest_for(embedder)) as store:
-        embedding = ChunkedEmbedding(store, embedder, articles, progress)
-        chunks = commit_chunks(articles)
-        for n, chunk in enumerate(chunks):
-            rows, views = embedding.rows(chunk)
-            with store.writer():
-                store.add_articles(chunk, rows, views)
-                save_senses(store, embedding)
-            del rows
-            hand_back_free_memory()
-            if progress:
-                progress("save", n + 1, len(chunks))
+    embedding = ChunkedEmbedding(store, embedder, articles, progress)
+    chunks = commit_chunks(articles)
+    for n, chunk in enumerate(chunks):
+        rows, views = embedding.rows(chunk)
+        with store.writer():
+            store.add_articles(chunk, rows, views)
+            save_senses(store, embedding)
+        del rows
+        hand_back_free_memory()
+        if progress:
+            progress("save", n + 1, len(chunks))
     report.articles = len(articles)
     report.paragraphs = sum(len(a.paragraphs) for a in articles)
     report.embedded = embedding.total

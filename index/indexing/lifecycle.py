@@ -39,7 +39,7 @@ from index.indexing.build import manifest_for
 from index.indexing.chunked import (ChunkedEmbedding, commit_chunks, kept_rows, per_second,
                                     save_senses)
 from index.indexing.recorded import followed, record_sources, source_exists
-from index.indexing.sources import Sources, absolute, read_articles
+from index.indexing.sources import Sources, absolute, read_articles, under
 
 if TYPE_CHECKING:
     from index.models.embedder import Embedder
@@ -102,33 +102,38 @@ def index_model(index_ref: IndexRef,
     return manifest.model if manifest is not None else None
 
 
-def index_manifest(index_ref: IndexRef, on_upgrade: Say | None = None) -> Manifest | None:
-    """What an existing index's vectors mean (see `index_model`); None without a usable index."""
+def index_manifest(index_ref: IndexRef, on_upgrade: Say | None = None,
+                   lock_timeout: float | None = None) -> Manifest | None:
+    """What an existing index's vectors mean (see `index_model`); None without a usable index.
+    `lock_timeout`: how long a Milvus Lite file another process holds is waited for."""
     from index.storage import open_store, recover
     from index.storage.base import IndexStoreError
 
     recover(index_ref)
     try:
-        with open_store(index_ref, on_upgrade=on_upgrade) as store:
+        with open_store(index_ref, on_upgrade=on_upgrade, lock_timeout=lock_timeout) as store:
             return store.manifest
     except IndexStoreError:
         return None
 
 
 def open_writable(index_ref: IndexRef, embedder: Embedder, *, create: bool = True,
-                  lock_timeout: float | None = None) -> Store:
+                  lock_timeout: float | None = None, on_wait: Say | None = None) -> Store:
     """Open for writing with the model check, creating an empty index when there is none.
+    A build or another commit holding the writer lock is waited for first (`on_wait` hears
+    it), so what is written goes to the index that build leaves.
 
     Several processes may race to create the same index: the store's lock serialises the
     creates, the losers open what the winner made. One that finds the index half-created
     waits on that same lock in the backend's create, which replaces the remains only if the
     creator died.
     """
-    from index.storage import create_store, open_store, recover
+    from index.storage import create_store, open_store, recover, wait_for_writer
     from index.storage.base import IndexMissingError, IndexStoreError
 
     expect = manifest_for(embedder)
     recover(index_ref)
+    wait_for_writer(index_ref, lock_timeout, on_wait)  # a build running now: write to its index
 
     def try_open() -> Store:
         return open_store(index_ref, expect=expect, writable=True, lock_timeout=lock_timeout)
@@ -150,17 +155,6 @@ def open_writable(index_ref: IndexRef, embedder: Embedder, *, create: bool = Tru
 
 
 # ---- planning --------------------------------------------------------------------------------
-
-
-def _under(source: str, folder: Path) -> bool:
-    if "://" in source:
-        return False
-    if Path(absolute(source)).is_relative_to(Path(absolute(str(folder)))):
-        return True
-    try:
-        return Path(os.path.realpath(source)).is_relative_to(Path(os.path.realpath(folder)))
-    except (OSError, ValueError):
-        return False
 
 
 @dataclass
@@ -289,7 +283,7 @@ def _mirror(store: Store, embedder: Embedder, target: Path, progress: Progress |
     stored = sources.stored
 
     def drop_from(seen: set[str]) -> list[str]:
-        drop = _vanished(sources, seen, lambda source: _under(source, target))
+        drop = _vanished(sources, seen, lambda source: under(source, target))
         if not sources.found and needs_confirming(len(drop), len(stored)):
             raise UserError(f"{target}: holds no readable articles now, but the index has "
                             f"{len(drop)} from it (an unmounted drive, a wrong folder?); nothing "
@@ -306,7 +300,7 @@ def _vanished(sources: Sources, seen: set[str], within: Callable[[str], bool]) -
     failed_folders = [Path(f) for f in failed if os.path.isdir(f)]
     return [aid for aid, a in sources.stored.items()
             if aid not in seen and within(a.source) and absolute(a.source) not in failed
-            and not any(_under(a.source, f) for f in failed_folders)]
+            and not any(under(a.source, f) for f in failed_folders)]
 
 
 def update_files(store: Store, embedder: Embedder, sources: Sources, paths: Iterable[str],
@@ -317,11 +311,12 @@ def update_files(store: Store, embedder: Embedder, sources: Sources, paths: Iter
     article whose source is one of `paths`, or lies under one, and that nothing yields any
     more is dropped (a deleted file, a JSONL line taken out), unless its file failed to read.
 
-    Paths are compared as given, absolute (the watcher reports them under the folder it was
-    given) and through symlinks in `paths` themselves; unlike `sync_folder` no source is
-    resolved, which on a large index would cost system calls per article per batch."""
+    Each path is named as a sync names sources (index.indexing.sources.FolderSources), so
+    paths and sources are compared as written: resolving a link here would take a link's
+    target for the link (a removed `latest -> 2024` dropping 2024's articles), and on a large
+    index would cost system calls per article per batch."""
     started = time.perf_counter()
-    targets = {form for path in paths for form in (absolute(path), os.path.realpath(path))}
+    targets = {absolute(path) for path in paths}
 
     def within(source: str) -> bool:
         if "://" in source:
@@ -355,7 +350,7 @@ def sync_recorded(store: Store, embedder: Embedder, progress: Progress | None = 
         if source_exists(source):
             report.merge(_mirror(store, embedder, path, progress, say))
             continue
-        ids = [a.id for a in store.articles() if _under(a.source, path)]
+        ids = [a.id for a in store.articles() if under(a.source, path)]
         if prune:
             with store.locked(on_wait=say), store.writer():
                 report.removed += store.remove_articles(ids)
@@ -430,7 +425,7 @@ def plan_removal(store: Store, targets: Iterable[str]) -> RemovalPlan:
         # A path that is not a file is taken as a folder even when it is gone: removing
         # what a vanished (unmounted, deleted) folder held is exactly what a user may want.
         matched = [a.id for a in stored if absolute(a.source) == absolute(str(path))
-                   or (not path.is_file() and _under(a.source, path))]
+                   or (not path.is_file() and under(a.source, path))]
         if not matched:
             errors.append(ReadError(target, "no article with this id or source in the index"))
         ids.extend(matched)
@@ -483,27 +478,23 @@ def rebuild(index_ref: IndexRef, embedder: Embedder, progress: Progress | None =
     """Re-embed every stored paragraph with `embedder` (a new model or passage recipe) into a
     new index beside the old one and swap it in, as a build does.
 
-    The old index is opened without the model check (its vectors are what is being replaced)
-    and its write lock is held throughout, so no add can commit to it and then be lost in
-    the swap; writers that wait past their timeout fail with a clear message instead.
-    """
-    from index.indexing.build import build_from_articles
-    from index.storage import check_replaceable, open_store, recover
+    The writer lock is held from before the stored text is read to the swap (see
+    `index.storage.staged`), so no add can commit to the old index and then be lost in the
+    swap; writers that wait past their timeout fail with a clear message instead. The old
+    index is read without the model check (its vectors are what is being replaced)."""
+    from index.indexing.build import fill, manifest_for
+    from index.storage import check_replaceable, open_store, recover, staged
 
     started = time.perf_counter()
     recover(index_ref)
     check_replaceable(index_ref)  # before reading every stored article, not after
-    store = open_store(index_ref, writable=True, lock_timeout=lock_timeout)
-    try:
-        with store.locked(on_wait=say):
-            articles = stored_articles(store, progress)
-            followed_before = store.sources()
-            store.close()
-            built = build_from_articles(articles, index_ref, embedder, progress)
-    finally:
-        store.close()
-    with open_store(index_ref, writable=True, lock_timeout=lock_timeout) as fresh:
-        fresh.record_sources(followed_before)  # the rebuilt index follows what the old one did
+    with staged(index_ref, manifest_for(embedder), lock_timeout, say) as fresh:
+        with open_store(index_ref, lock_timeout=lock_timeout) as old:
+            articles = stored_articles(old, progress)
+            followed_before = old.sources()
+        built = fill(fresh, articles, embedder, progress)
+        with fresh.writer():
+            fresh.record_sources(followed_before)  # the rebuilt index follows what the old one did
     report = ChangeReport(updated=built.articles, paragraphs_embedded=built.paragraphs,
                           vectors_embedded=built.embedded, embed_seconds=built.embed_seconds,
                           tokens_embedded=built.tokens_embedded)

@@ -16,7 +16,17 @@ one about to be written: it is left until a write gives it content.
 Deletions. A watched file that is deleted is the user's intent, so its articles go without
 the confirmation `remove` asks for. A watched folder that disappears itself (an unmounted
 drive, a folder removed or moved away, a mount point left empty) is not: it is reported,
-nothing is removed for it, and when it is back it is caught up with `sync_folder`.
+nothing is removed for it, and when it is back it is caught up with `sync_folder`. A folder
+replaced by a file of the same name holds what the file holds: the folder's articles go in
+that batch.
+
+Links. Every path is named as a sync names it (index.indexing.sources.FolderSources): an
+event seen through a symlinked folder is applied to the article of the file's own path, a
+link to a folder already watched adds nothing, and a link removed drops only what no path
+reaches any more. watchfiles follows the links there when it starts, reports a folder's events
+through one of them and stops watching the folder when that link goes; it does not follow a
+link made later. So it is started again when a link it followed goes or a link to outside
+the watched folder comes (a change in the instant between is left to the next catch-up).
 
 Writing goes through index.indexing.lifecycle, as `add` and `sync` do: reading and embedding
 outside the store's writer lock, one atomic commit per batch, only new paragraph texts
@@ -42,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 from index.errors import UserError
 from index.indexing.lifecycle import ChangeReport, Say
+from index.indexing.sources import FolderSources, inside
 
 if TYPE_CHECKING:
     from index.indexing import Progress
@@ -139,10 +150,6 @@ def _ignored_paths(index_ref: IndexRef) -> list[str]:
     return sorted({os.path.abspath(where), os.path.realpath(where)})
 
 
-def _inside(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
-
-
 def _holds(known: list[str], path: str) -> bool:
     """Whether `path` is, or is a folder holding, one of the sorted sources `known`."""
     from bisect import bisect_left
@@ -165,13 +172,13 @@ def _roots(folders: Sequence[Path], ignored: list[str]) -> list[_Root]:
         if Path(path).parent == Path(path):
             raise UserError(f"{folder}: the filesystem root; watch the folder that holds the "
                             "articles")
-        if any(_inside(path, i) or _inside(os.path.realpath(path), i) for i in ignored):
+        if any(inside(path, i) or inside(os.path.realpath(path), i) for i in ignored):
             raise UserError(f"{folder}: holds no articles but the index itself; watch the "
                             "folder that holds the articles")
         roots.append(path)
     # A folder inside another watched folder is watched through it.
     kept = [r for r in dict.fromkeys(roots)
-            if not any(o != r and _inside(r, o) for o in roots)]
+            if not any(o != r and inside(r, o) for o in roots)]
     return [_Root(r, os.path.ismount(r)) for r in kept]
 
 
@@ -191,8 +198,8 @@ class _Wanted:
     def wanted(self, path: str, added: bool = False, deleted: bool = False) -> bool:
         from index.corpus.read import supported
 
-        root = next((r.path for r in self.roots if _inside(path, r.path)), None)
-        if root is None or path == root or any(_inside(path, i) for i in self.ignored):
+        root = next((r.path for r in self.roots if inside(path, r.path)), None)
+        if root is None or path == root or any(inside(path, i) for i in self.ignored):
             return False
         parts = Path(os.path.relpath(path, root)).parts
         if any(p.startswith(".") for p in parts) or _SCRATCH.search(parts[-1]):
@@ -220,7 +227,7 @@ class _State:
 def _state(path: str) -> _State | None:
     try:
         info = os.stat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # NotADirectory: a folder became a file
         return None
     except OSError as exc:
         return _State(error=exc.errno or -1)
@@ -273,7 +280,7 @@ class _Dirty:
             self.paths.pop(path, None)
 
     def forget_under(self, folder: str) -> None:
-        self.forget([p for p in self.paths if _inside(p, folder)])
+        self.forget([p for p in self.paths if inside(p, folder)])
 
 
 # ---- the watch ---------------------------------------------------------------------------
@@ -300,6 +307,8 @@ class _Watch:
         self.gone: set[str] = set()
         self.need_sync: set[str] = set()
         self.opened = 0  # times the index was opened: a catch-up spanning a reopen is redone
+        self.links: set[str] = set()  # links to folders watchfiles followed when it started
+        self.rewatch = False  # a link came or went: watchfiles is to start again (see _apply)
         self.looked = 0.0  # when check_replaced last looked (monotonic)
 
     # -- the store --
@@ -402,56 +411,104 @@ class _Watch:
         return self.check_replaced()
 
     def apply_ready(self, wanted: _Wanted) -> None:
+        from index.corpus.read import supported
+
         if time.monotonic() < self.hold_until:
             return
         ready = self.dirty.ready(time.monotonic())
         if not ready:
             return
         self.check_replaced()
+        # A path holds articles as a folder or as a file a reader takes: a folder replaced by
+        # a file of another type holds none now, as a path that is not there any more.
+        gone = {p for p, s in ready.items()
+                if s.state is None or (not s.state.folder and not supported(Path(p)))}
         # An empty file waits for its next write, which marks it again ("empty file" errors
         # for every `touch` would be noise; what it held before is kept).
-        self.dirty.forget([p for p, s in ready.items() if s.state is not None
+        self.dirty.forget([p for p, s in ready.items() if p not in gone and s.state is not None
                            and not s.state.size and not s.state.folder and not s.state.error])
         ready = {p: s for p, s in ready.items() if p in self.dirty.paths}
-        files = [p for p, s in ready.items() if s.state is not None and not s.state.folder]
-        folders = [p for p, s in ready.items() if s.state is not None and s.state.folder]
-        absent = [p for p, s in ready.items() if s.state is None]
+        folders = [p for p, s in ready.items() if p not in gone and s.state.folder]
+        files = [p for p in ready if p not in gone and p not in folders]
         self.dirty.forget(folders)
-        self._expand(folders, wanted)
-        if files or absent:
-            self._apply(files, absent, ready)
+        trees = _Trees(self.roots)
+        self._expand(folders, wanted, trees)
+        if files or gone:
+            self._apply(files, sorted(gone), ready, trees)
 
-    def _expand(self, folders: list[str], wanted: _Wanted) -> None:
+    def _expand(self, folders: list[str], wanted: _Wanted, trees: _Trees) -> None:
         """A folder that appeared (moved in, copied in) is watched through its files, which
-        settle like any other: its own events may have come before the watch reached it."""
+        settle like any other: its own events may have come before the watch reached it.
+        A link to a folder a sync reaches by another path shows the same files, not new
+        ones: they are left to that path."""
         from index.corpus.read import expand_paths
         from index.errors import ReadError
 
         now = time.monotonic()
-        for item in expand_paths([Path(f) for f in folders]):
-            if isinstance(item, ReadError):
-                self.warn(str(item))
-            elif wanted.wanted(str(item)):
-                self.dirty.mark(str(item), now)
+        for folder in folders:
+            tree = trees(folder)
+            named, reached = tree.named(folder), tree.folder(folder)
+            if reached is not None and reached != named:
+                continue
+            if os.path.islink(folder) and not inside(os.path.realpath(folder), tree.real):
+                self.rewatch = True  # watchfiles follows a link only when it starts watching
+            for item in expand_paths([Path(folder)]):
+                if isinstance(item, ReadError):
+                    self.warn(str(item))
+                    continue
+                source = tree.source(str(item))
+                if source is not None and inside(source, named) and wanted.wanted(source):
+                    self.dirty.mark(source, now)
 
-    def _apply(self, files: list[str], absent: list[str], ready: dict[str, _Seen]) -> None:
+    def _apply(self, files: list[str], gone: list[str], ready: dict[str, _Seen],
+               trees: _Trees) -> None:
+        """Read `files` and drop what `gone` held, each named as a sync names it: an event
+        seen through a link is applied to the file's own source."""
         from index.indexing.lifecycle import update_files
         from index.indexing.sources import absolute, read_articles
 
         assert self.store is not None
         started = time.perf_counter()
-        sources = read_articles([Path(f) for f in files], self.store, self.progress)
-        moved = {f for f in files if _state(f) != ready[f].state}  # written while being read
+        seen: dict[str, str] = {}  # a source read or dropped -> the dirty path it came from
+        read: list[str] = []
+        for path in files:
+            source = trees(path).source(path) or path  # None: the reader names the problem
+            if source not in seen:
+                seen[source] = path
+                read.append(source)
+        targets: list[str] = []
+        for path in gone:
+            for target in (path, trees(path).named(path)):
+                if target not in seen:
+                    seen[target] = path
+                    targets.append(target)
+        known = sorted(absolute(a.source) for a in self.store.articles()) if gone else []
+        stored = set(known)
+        dropped = [t for t in targets if _holds(known, t)]
+        if any(inside(link, p) for p in gone for link in self.links):
+            # watchfiles watches a folder and the links to it it followed through one watch,
+            # which it drops with any of those links: the folder is watched anew.
+            self.rewatch = True
+        if self.links:
+            # What a folder (or a link to one) that went held may be reached through another
+            # link to outside the watched folder, which a sync now names: read it from there.
+            for t in (t for t in dropped if t not in stored):
+                for source in trees(t).linked():
+                    if (source not in stored and source not in self.dirty.paths
+                            and (state := _state(source)) is not None and state.size):
+                        seen.setdefault(source, source)
+                        read.append(source)
+        before = {s: ready[seen[s]].state if seen[s] in ready else _state(s) for s in read}
+        sources = read_articles([Path(s) for s in read], self.store, self.progress)
+        moved = {s for s in read if _state(seen[s]) != before[s]}  # written while being read
         if moved:
             sources.articles = [a for a in sources.articles if a.source not in moved]
             sources.errors = [e for e in sources.errors
                               if e.path not in moved and e.path.rpartition(":")[0] not in moved]
             sources.failed |= moved  # keep what the index has of them until they settle
-        known = sorted(absolute(a.source) for a in sources.stored.values())
-        dropped = [p for p in absent if _holds(known, p)]
-        applied = [f for f in files if f not in moved] + dropped
+        applied = [s for s in read if s not in moved] + dropped
         if not applied and not sources.errors:
-            self.dirty.forget(absent)  # deletions of nothing indexed; the rest still moving
+            self.dirty.forget(gone)  # deletions of nothing indexed; the rest still moving
             return
         try:
             report = update_files(self.store, self.embedder, sources, applied,
@@ -460,11 +517,38 @@ class _Watch:
             if self._retry(exc):
                 return
             raise
-        self.dirty.forget([f for f in files if f not in moved] + absent)
+        self.dirty.forget([seen[s] for s in read if s not in moved] + gone)
         if applied or report.errors:
-            first = min(ready[p].first for p in applied) if applied else time.monotonic()
+            first = min((ready[seen[p]].first for p in applied if seen[p] in ready),
+                        default=time.monotonic())
             self.on_batch(WatchBatch(sorted(applied), report, time.time(),
                                      time.perf_counter() - started, time.monotonic() - first))
+
+
+def _links(folders: Sequence[str]) -> set[str]:
+    """The links to folders in `folders`: watchfiles follows them when it starts watching."""
+    found: set[str] = set()
+    for folder in folders:
+        for parent, names, _files in os.walk(folder):  # links are listed, not followed
+            paths = (os.path.join(parent, name) for name in names)
+            found.update(path for path in paths if os.path.islink(path))
+    return found
+
+
+class _Trees:
+    """Each watched folder as a sync names its files (index.indexing.sources.FolderSources),
+    for one batch: a folder walked to name a file seen through a link to outside it is
+    walked once a batch, and again in the next, which may find the links changed."""
+
+    def __init__(self, roots: list[_Root]) -> None:
+        self.roots = roots
+        self.made: dict[str, FolderSources] = {}
+
+    def __call__(self, path: str) -> FolderSources:
+        root = next((r.path for r in self.roots if inside(path, r.path)), os.path.dirname(path))
+        if root not in self.made:
+            self.made[root] = FolderSources(root)
+        return self.made[root]
 
 
 def watch_folders(index_ref: IndexRef, embedder: Embedder, folders: Sequence[Path] = (), *,
@@ -504,6 +588,7 @@ def watch_folders(index_ref: IndexRef, embedder: Embedder, folders: Sequence[Pat
             if not alive:
                 stop.wait(TICK)
                 continue
+            watch.links = _links(alive)
             # Filtered here rather than by watchfiles, which does not yield (so nothing
             # settled would be applied) while every event is one to ignore: a busy log file,
             # the index itself being read under a watched folder.
@@ -525,6 +610,9 @@ def watch_folders(index_ref: IndexRef, embedder: Embedder, folders: Sequence[Pat
                     watch.apply_ready(wanted)
                     if stop.is_set():
                         break
+                    if watch.rewatch:
+                        watch.rewatch = False
+                        break  # watched anew, following the links there are now
             except FileNotFoundError:
                 if all(os.path.isdir(a) for a in alive):
                     raise

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from index.heap import hand_back_free_memory
+from index.models.interrupts import deferred_interrupts
 from index.models.export_format import GRAPH_FILE, SENTENCE_OUTPUT, TOKENS_OUTPUT
 
 if TYPE_CHECKING:
@@ -90,15 +91,22 @@ class OpenVinoRunner:
                 on_states(rows, request.get_tensor(self._tokens).data[: len(rows)])
             done[0] += len(rows)
 
-        for rows, embeds, mask in batches:
-            band = _band(embeds.shape[1])
-            if band != self._band:
-                self._open(band)
-                self._queue.set_callback(store)
-            self._queue.start_async({"inputs_embeds": embeds, "attention_mask": mask}, rows)
-            if on_batch is not None:
-                on_batch(done[0])
-        self.close()
+        # Ctrl+C is held while requests are in flight (see index.models.interrupts): it stops
+        # the next batch, the queue drains, and only then is KeyboardInterrupt raised.
+        with deferred_interrupts() as interrupted:
+            try:
+                for rows, embeds, mask in batches:
+                    if interrupted():
+                        break
+                    band = _band(embeds.shape[1])
+                    if band != self._band:
+                        self._open(band)
+                        self._queue.set_callback(store)
+                    self._queue.start_async({"inputs_embeds": embeds, "attention_mask": mask}, rows)
+                    if on_batch is not None:
+                        on_batch(done[0])
+            finally:
+                self.close()  # waits for every request in flight, whatever ended the loop
         if on_batch is not None:
             on_batch(done[0])
 

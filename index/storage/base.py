@@ -282,6 +282,16 @@ class IndexLockedError(IndexStoreError):
     pass
 
 
+class IndexReplacedError(IndexStoreError):
+    """A build or rebuild swapped a new index in while this writer had the old one open:
+    what it would write now would go to the old one, which is gone, so it writes nothing."""
+
+    def __init__(self, ref: IndexRef) -> None:
+        self.ref = ref
+        super().__init__(f"the index at {ref} was rebuilt or replaced while this command ran; "
+                         "nothing more was written, run it again")
+
+
 class IndexOutdatedError(IndexStoreError):
     """An index from an older qa that cannot be upgraded in place: its text must be written
     again (a Milvus collection whose stored words an older tokeniser made)."""

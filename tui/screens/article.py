@@ -8,10 +8,11 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from index.safe_text import one_paragraph
 from qa.citations import display_source
 from tui import library
 from tui.engine_worker import EngineWorker, Job
-from tui.text import join, plural, safe
+from tui.text import join, plural, safe, safe_line
 from tui.widgets.answer_card import MUTED_STYLE, passage_body
 
 if TYPE_CHECKING:
@@ -100,7 +101,9 @@ class ArticleScreen(Screen):
         first = paragraphs[0]
         meta = [display_source(first.source), plural(len(paragraphs), "paragraph")]
         meta += [f"{k}: {v}" for k, v in sorted(first.metadata.items())]
-        head.update(join(safe(first.title, "bold"), "\n", safe(" · ".join(meta), MUTED_STYLE)))
+        # Title, then source and metadata: two lines whatever the file's name or url holds.
+        head.update(join(safe_line(first.title, "bold"), "\n",
+                         safe_line(" · ".join(meta), MUTED_STYLE)))
         widgets = [ArticleParagraph(p, p.number == self.target_number, self.passage) for p in paragraphs]
         self.body.mount_all(widgets)
         self.call_after_refresh(self._scroll_to_target)
@@ -121,6 +124,9 @@ class ArticleScreen(Screen):
             return target.paragraph
         return self.paragraphs[0] if self.paragraphs else None
 
+    # Copies hold no control character or line break from a file (see ChatScreen's): the
+    # citation label is one inert line (Citation.label), the paragraph one inert paragraph.
+
     def action_copy_citation(self) -> None:
         if self.passage is not None:
             label = self.passage.citation.label()
@@ -135,7 +141,7 @@ class ArticleScreen(Screen):
     def action_copy_paragraph(self) -> None:
         p = self._copy_source()
         if p is not None:
-            self.app.copy_to_clipboard(p.text)
+            self.app.copy_to_clipboard(one_paragraph(p.text))
             self.app.notify(f"Copied paragraph {p.number}", title="Copied", markup=False)
 
     def action_scroll(self, direction: str) -> None:

@@ -10,6 +10,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from index.safe_text import one_line, one_paragraph
 from tui import library
 from tui.engine_worker import EngineUnavailable, EngineWorker, Job
 from tui.filter_command import apply_filter, is_filter_command, show_filter
@@ -30,15 +31,16 @@ WELCOME = ("Ask about the indexed news articles, in English or Indonesian. Each 
 
 
 def _report_line(report: ChangeReport) -> str:
+    """One line; the file names it quotes are shown on it whatever they hold."""
     line = (f"Re-synced: {report.added} added, {report.updated} updated, {report.removed} "
             f"removed, {report.unchanged} unchanged; embedded "
             f"{plural(report.paragraphs_embedded, 'paragraph')} in {report.seconds:.1f} s")
     if report.errors:
         line += (f"; {plural(len(report.errors), 'file')} could not be read "
-                 f"(first: {report.errors[0]})")
+                 f"(first: {one_line(str(report.errors[0]))})")
     if report.vanished:
         gone = plural(len(report.vanished), "followed folder or file", "followed folders or files")
-        line += (f"; {gone} gone ({report.vanished[0]}), their articles kept: "
+        line += (f"; {gone} gone ({one_line(str(report.vanished[0]))}), their articles kept: "
                  "qa index sync --prune drops them")
     return line
 
@@ -221,10 +223,12 @@ class ChatScreen(Screen):
         if self.syncing and not self.sync_beside:
             card.set_waiting_for("the re-sync to finish")
 
-        async def done(turn) -> None:
+        async def done(kept) -> None:  # a qa.conversation_keeper.KeptTurn
             if card.is_attached:
-                await card.show_answer(turn.answer, about=_about(turn))
+                await card.show_answer(kept.turn.answer, about=_about(kept.turn))
                 card.call_after_refresh(self._answer_shown, line, card)
+            if kept.notice:  # the store failed: the answer stands, the record does not
+                self.note(kept.notice, "warning", asked=True)
 
         def failed(error: BaseException) -> None:
             if card.is_attached:
@@ -291,17 +295,24 @@ class ChatScreen(Screen):
         if passage is not None:
             self.post_message(self.OpenArticle(passage.hit.article_id, passage))
 
+    # What is copied is pasted into shells and documents: it holds no control character and
+    # no line break from a file (an ESC[201~ in a file name would end a bracketed paste and
+    # its newline run a command). The citation label is one inert line (Citation.label), the
+    # passage one inert paragraph; the blank line between them is the only line break.
+
     def action_copy_citation(self) -> None:
         passage = self._selected_passage()
         if passage is not None:
-            self.app.copy_to_clipboard(passage.citation.label())
-            self.app.notify(f"Copied citation [{passage.rank}]: {passage.citation.label()}",
-                            title="Copied", markup=False)
+            label = passage.citation.label()
+            self.app.copy_to_clipboard(label)
+            self.app.notify(f"Copied citation [{passage.rank}]: {label}", title="Copied",
+                            markup=False)
 
     def action_copy_passage(self) -> None:
         passage = self._selected_passage()
         if passage is not None:
-            self.app.copy_to_clipboard(f"{passage.hit.text}\n\n{passage.citation.label()}")
+            self.app.copy_to_clipboard(
+                f"{one_paragraph(passage.hit.text)}\n\n{passage.citation.label()}")
             self.app.notify(f"Copied passage [{passage.rank}] with its citation", title="Copied",
                             markup=False)
 

@@ -14,11 +14,11 @@ import contextlib
 import os
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from index.storage.base import IndexLockedError, IndexStoreError
+from index.storage.base import IndexLockedError, IndexReadOnlyError, IndexStoreError
 
 if TYPE_CHECKING:
     import filelock
@@ -59,17 +59,25 @@ def _is_qa_database(db_path: Path) -> bool:
     try:
         if db_path.stat().st_size == 0:
             return True
-        # A creator holding the lock may be mid-transaction: wait for it as _connect does.
-        db = sqlite3.connect(db_path.resolve().as_uri() + "?mode=ro", uri=True, timeout=30)
-    except (OSError, sqlite3.Error):
+    except OSError:
         return False
-    try:
-        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    except sqlite3.Error:
-        return False
-    finally:
-        db.close()
-    return not tables or {"manifest", "articles", "paragraphs"} <= tables
+    # A creator holding the lock may be mid-transaction: wait for it as _connect does. On a
+    # read-only mount a WAL database opens only as immutable (its -shm cannot be made): asked
+    # plainly, SQLite cannot open it, and the folder would be called someone else's.
+    modes = ["?mode=ro"] + ([] if os.access(db_path.parent, os.W_OK) else ["?mode=ro&immutable=1"])
+    for mode in modes:
+        try:
+            db = sqlite3.connect(db_path.resolve().as_uri() + mode, uri=True, timeout=30)
+        except (OSError, sqlite3.Error):
+            continue
+        try:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.Error:
+            continue
+        finally:
+            db.close()
+        return not tables or {"manifest", "articles", "paragraphs"} <= tables
+    return False
 
 
 def _foreign_entries(path: Path) -> list[str]:
@@ -127,23 +135,99 @@ def remove_index_files(path: Path) -> None:
                 os.unlink(entry.path)
 
 
+def make_folder(path: Path) -> None:
+    """Create `path` (and its parents) for an index, or say in one line why it cannot be: a
+    parent that cannot be written (a read-only mount, /sys), or a file system that takes no
+    folders at all (/proc answers "No such file or directory" for a parent that is there)."""
+    import errno
+
+    from index.safe_text import inert
+
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if exc.errno == errno.ENOENT and os.path.isdir(path.parent):
+            reason = "the file system there takes no new folders"
+        raise IndexStoreError(f"{inert(str(path))}: cannot create the index folder ({reason}); "
+                              "choose a folder you can write to") from None
+
+
 def file_lock(path: Path) -> filelock.BaseFileLock:
     import filelock
 
     return filelock.FileLock(str(path / LOCK_NAME))
 
 
-@contextlib.contextmanager
-def acquire(lock: filelock.BaseFileLock, path: Path, timeout: float) -> Iterator[None]:
+def retired_path(path: Path) -> Path:
+    """Where a build's swap puts the index it replaces, for the moment between its renames."""
+    return path.with_name(f".{path.name}.old")
+
+
+def take(lock: filelock.BaseFileLock, path: Path, timeout: float, *, make: bool = False) -> bool:
+    """Acquire `lock` within `timeout` seconds; False when another process kept it. A lock
+    file that cannot be used (a symbolic link, which the lock never follows: ELOOP; a folder;
+    a file qa may not open) is a one-line error rather than a traceback.
+
+    The folder holding the lock may be missing for a moment: a build between its two renames
+    (then this waits), or a failed first build that removed the folder it had made to hold
+    the lock (then one that `make`s the index makes the folder again)."""
+    import errno
+    import time
+
     import filelock
 
-    try:
-        lock.acquire(timeout=timeout)
-    except filelock.Timeout:
-        raise IndexLockedError(
-            f"another qa process is writing to the index at {path} (lock {path / LOCK_NAME}); "
-            f"gave up after waiting {timeout:g}s. Try again when it has finished."
-        ) from None
+    from index.safe_text import inert
+
+    deadline = time.monotonic() + max(timeout, 0)
+    while True:
+        try:
+            lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
+            return True
+        except filelock.Timeout:
+            return False
+        except FileNotFoundError:
+            if os.path.isdir(path):
+                raise IndexStoreError(f"{inert(str(path / LOCK_NAME))}: cannot use the lock "
+                                      "file (it vanished as it was opened)") from None
+            if time.monotonic() >= deadline:
+                return False
+            if make and not os.path.lexists(retired_path(path)):
+                make_folder(path)
+            else:
+                time.sleep(0.05)
+        except OSError as exc:
+            where = path / LOCK_NAME
+            if where.is_symlink():
+                raise IndexStoreError(f"{inert(str(where))}: a symbolic link, which qa does not "
+                                      "follow for its lock file; remove it and run the command "
+                                      "again") from None
+            if exc.errno == errno.EROFS:
+                raise IndexReadOnlyError(path, "it is on a read-only file system") from None
+            if exc.errno in (errno.EACCES, errno.EPERM):
+                raise IndexReadOnlyError(path, f"its lock file {LOCK_NAME} cannot be opened "
+                                         f"({exc.strerror})") from None
+            raise IndexStoreError(f"{inert(str(where))}: cannot use the lock file "
+                                  f"({exc.strerror or exc})") from None
+
+
+def locked_out(path: Path, timeout: float) -> IndexLockedError:
+    return IndexLockedError(
+        f"another qa process is writing to the index at {path} (lock {path / LOCK_NAME}); "
+        f"gave up after waiting {timeout:g}s. Try again when it has finished.")
+
+
+@contextlib.contextmanager
+def acquire(lock: filelock.BaseFileLock, path: Path, timeout: float, *, make: bool = False,
+            on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold `lock` for the block, waiting up to `timeout` seconds for another process
+    (`on_wait` hears why nothing happens meanwhile); IndexLockedError after that."""
+    if not take(lock, path, 0, make=make):
+        if on_wait is not None:
+            on_wait(f"waiting for another qa writer to finish with {path} "
+                    f"(up to {timeout:g}s)...")
+        if not take(lock, path, timeout, make=make):
+            raise locked_out(path, timeout)
     try:
         yield
     finally:

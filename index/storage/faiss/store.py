@@ -46,7 +46,8 @@ from typing import TYPE_CHECKING, Any
 from index.corpus import lexical
 from index.storage import checks
 from index.storage.base import (DEFAULT_LOCK_TIMEOUT, VIEW_SLOTS, ArticleFilter,
-                                IndexDamagedError, IndexStoreError, IndexUnrepairedError,
+                                IndexDamagedError, IndexReplacedError, IndexStoreError,
+                                IndexUnrepairedError,
                                 Manifest, Source, StoredArticle, StoredParagraph,
                                 WordSenseTable, source_key, timestamp)
 from index.storage.faiss import article_filter as filter_sql
@@ -56,7 +57,7 @@ from index.storage.faiss import verify as checkup
 from index.storage.faiss.connection import create_database, open_database
 from index.storage.faiss.failures import storage_error, typed_errors
 from index.storage.faiss.folder import (DB_NAME, VECTORS_RE, acquire, check_ours, file_lock,
-                                        vectors_name)
+                                        make_folder, take, vectors_name)
 from index.storage.faiss.vector_files import read_vectors
 # Looked up here at every commit (not bound into the method), so a test can stop a writer
 # right after the new generation file is on disk and before SQLite names it.
@@ -112,6 +113,7 @@ class Store:
         self._dropped = False  # paragraphs deleted in this write: words may have gone
         self._senses: tuple[int, WordSenseTable | None] | None = None
         self._passing_cache = filter_sql.PassingCache()
+        self._opened = self._database_file()  # see _check_not_replaced
 
     # ---- opening -------------------------------------------------------------------------
 
@@ -132,12 +134,13 @@ class Store:
         path = Path(path)
         if manifest.dim <= 0:
             raise ValueError(f"dim must be positive, got {manifest.dim}")
+        ann.flat_max()  # a bad QA_FLAT_MAX_VECTORS is refused now, not at the first commit
         if path.exists() and not path.is_dir():
             check_ours(path)  # raises: a file is never an index folder
-        path.mkdir(parents=True, exist_ok=True)
+        make_folder(path)
         check_ours(path)  # before the lock file is added to a folder that is not ours
         lock = file_lock(path)
-        with acquire(lock, path, lock_timeout):
+        with acquire(lock, path, lock_timeout, make=True):
             db, stored = create_database(path, manifest, overwrite)
             store = cls(path, db, stored, writable=True, lock_timeout=lock_timeout)
             store._cleanup_stale()
@@ -157,6 +160,8 @@ class Store:
         An index written by an older qa is upgraded first, once; `on_upgrade` hears why the
         open takes longer then (seconds on a 36k-paragraph index)."""
         path = Path(path)
+        if writable:
+            ann.flat_max()  # a bad QA_FLAT_MAX_VECTORS is refused now, not after embedding
         db, manifest, unwritable = open_database(path, expect, writable, lock_timeout, on_upgrade)
         store = cls(path, db, manifest, writable=writable, lock_timeout=lock_timeout)
         store.unwritable = unwritable
@@ -207,6 +212,7 @@ class Store:
             return
         assert self._lock is not None
         with acquire(self._lock, self.path, self._lock_timeout):
+            self._check_not_replaced()
             db = self._conn()
             self._depth = 1
             self._poisoned = self._changed = self._vectors_changed = self._dropped = False
@@ -732,12 +738,8 @@ class Store:
 
     def _cleanup_if_unlocked(self) -> None:
         # Opening for writing should not block on another writer just to tidy up.
-        import filelock
-
         assert self._lock is not None
-        try:
-            self._lock.acquire(timeout=0)
-        except filelock.Timeout:
+        if not take(self._lock, self.path, 0):
             return
         try:
             self._cleanup_stale()
@@ -890,23 +892,26 @@ class Store:
     def locked(self, on_wait: Callable[[str], None] | None = None) -> Iterator[Store]:
         """Hold the write lock around a longer job (writer() inside joins it: the lock is
         re-entrant), telling the user why nothing happens while another writer holds it."""
-        import filelock
-
         self._require_writable()
         assert self._lock is not None
-        try:
-            self._lock.acquire(timeout=0)
-        except filelock.Timeout:
-            if on_wait is not None:
-                on_wait(f"waiting for another qa writer to finish with {self.path} "
-                        f"(up to {self._lock_timeout:g}s)...")
-            with acquire(self._lock, self.path, self._lock_timeout):
-                yield self
-            return
-        try:
+        with acquire(self._lock, self.path, self._lock_timeout, on_wait=on_wait):
+            self._check_not_replaced()
             yield self
-        finally:
-            self._lock.release()
+
+    def _database_file(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path / DB_NAME)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def _check_not_replaced(self) -> None:
+        """Under the lock: the database at the path must still be the one this store opened.
+        A build swaps a whole new folder in (holding the lock while it does); a writer that
+        waited through it would otherwise commit to the old, deleted files and report
+        success for work nobody will see."""
+        if self._opened is not None and self._database_file() != self._opened:
+            raise IndexReplacedError(self.path)
 
     # ---- the rest of the backend interface (index.storage.base.IndexStore) --------------
 

@@ -81,10 +81,20 @@ class Layout:
         return self.kind if self.kind == FLAT else f"{self.kind} nlist={self.nlist}"
 
 
+# The fewest vectors QA_FLAT_MAX_VECTORS may keep exact. Past the limit the index trains 4-bit
+# codes (16 centroids per part) on its own vectors, and k-means wants `_MIN_PER_LIST` points a
+# centroid: below that FAISS warns on every commit, and below 16 points it cannot train at all.
+FLAT_MAX_MIN = 16 * _MIN_PER_LIST
+
+
 def flat_max() -> int:
-    """The largest vector count kept exact; the environment may lower it (tests do)."""
-    value = os.environ.get(ENV_FLAT_MAX, "")
-    return int(value) if value.strip() else DEFAULT_FLAT_MAX
+    """The largest vector count kept exact; the environment may lower it (tests do). A value
+    that is no whole number, or below FLAT_MAX_MIN, is a UserError naming the variable."""
+    from index.settings import env_count
+
+    value = env_count(ENV_FLAT_MAX, FLAT_MAX_MIN, "the compressed index used past it trains "
+                      "on at least that many vectors")
+    return DEFAULT_FLAT_MAX if value is None else value
 
 
 def nlist_for(n: int) -> int:

@@ -67,7 +67,10 @@ def connect(ref: MilvusRef, lock_timeout: float,
                               "pip install 'qa-news[milvus]'") from None
     quiet_logs()  # after the import: pymilvus configures its loggers when imported
     if not ref.local:
-        timeout = float(os.environ.get("QA_MILVUS_TIMEOUT") or DEFAULT_SERVER_TIMEOUT)
+        from index.settings import env_seconds
+
+        timeout = env_seconds("QA_MILVUS_TIMEOUT", 3600.0)
+        timeout = DEFAULT_SERVER_TIMEOUT if timeout is None else timeout
         try:
             client = MilvusClient(uri=ref.uri, timeout=timeout)
             client.list_collections()

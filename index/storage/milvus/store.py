@@ -904,13 +904,17 @@ def _new_family(client: MilvusClient, ref: MilvusRef, manifest: Manifest,
 
 
 @contextlib.contextmanager
-def staged(ref: MilvusRef, manifest: Manifest, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
-           ) -> Iterator[MilvusStore]:
+def staged(ref: MilvusRef, manifest: Manifest, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+           on_wait: Callable[[str], None] | None = None) -> Iterator[MilvusStore]:
     """A new, empty family for the index, made live (with `manifest`) only when the block
     finishes, as a FAISS build is swapped in; the family it replaces is then dropped. A failure
     drops the new family and leaves the old index as it was. Families left by a build that
-    died are dropped first."""
-    client = milvus_connect.connect(ref, lock_timeout)
+    died are dropped first.
+
+    The writer lock is held for the whole block, and on Milvus Lite the file itself (one
+    process at a time): the caller's whole build runs inside it, so no other process writes
+    to the index that is about to be replaced and a second build waits for this one."""
+    client = milvus_connect.connect(ref, lock_timeout, on_wait)
     try:
         with _writer_lock(ref):
             state = _read_state(client, ref.collection)
