@@ -26,31 +26,31 @@ DEFAULT_COLLECTION = "qa_default"
 
 IndexOpt = Annotated[
     Optional[Path],
-    typer.Option("--index", envvar="QA_INDEX", show_envvar=False,
+    typer.Option("--index", envvar="QA_INDEX", metavar="DIR", show_envvar=False,
                  help="Index folder of the FAISS backend (default: $QA_INDEX or the "
                  "user data dir).", show_default=False),
 ]
 BackendOpt = Annotated[
     Optional[str],
-    typer.Option("--backend", envvar="QA_BACKEND", show_envvar=False,
+    typer.Option("--backend", envvar="QA_BACKEND", metavar="NAME", show_envvar=False,
                  help="Where the index lives: faiss (a local folder, the default) "
                  "or milvus (default: $QA_BACKEND).", show_default=False),
 ]
 UriOpt = Annotated[
     Optional[str],
-    typer.Option("--uri", envvar="QA_URI", show_envvar=False,
+    typer.Option("--uri", envvar="QA_URI", metavar="URI", show_envvar=False,
                  help="Milvus backend: a Milvus Lite file (./news.db) or a server "
                  "(http://host:19530) (default: $QA_URI).", show_default=False),
 ]
 CollectionOpt = Annotated[
     Optional[str],
-    typer.Option("--collection", envvar="QA_COLLECTION", show_envvar=False,
+    typer.Option("--collection", envvar="QA_COLLECTION", metavar="NAME", show_envvar=False,
                  help="Milvus backend: the index's collection name "
                  f"(default: $QA_COLLECTION or {DEFAULT_COLLECTION}).", show_default=False),
 ]
 ModelOpt = Annotated[
     Optional[str],
-    typer.Option("--model", envvar="QA_MODEL", show_envvar=False,
+    typer.Option("--model", envvar="QA_MODEL", metavar="MODEL", show_envvar=False,
                  help="sentence-transformers model name or folder "
                  "(default: $QA_MODEL, else the index's own model; new indexes: multilingual-e5-small).",
                  show_default=False),

@@ -1,4 +1,10 @@
-"""The list of indexed articles (toggled with ctrl+b, or s outside the question box)."""
+"""The list of indexed articles (toggled with ctrl+b, or s outside the question box).
+
+Each entry is three lines: title, paragraph count, file name. A title or a file name is one
+line by nature (`safe_line` shows a newline in it as `\\n`, so a file name cannot add lines of
+its own), and one too long for the list ends in an ellipsis rather than wrapping: a file name
+such as `000_b0220605effb7f3f.txt` has no space to wrap at and would be cut mid-word.
+"""
 from __future__ import annotations
 
 from pathlib import PurePath
@@ -11,7 +17,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from qa.citations import display_source
-from tui.text import join, plural, safe
+from tui.text import join, plural, safe, safe_line
 
 if TYPE_CHECKING:
     from index.storage.base import StoredArticle
@@ -24,6 +30,12 @@ def _short_source(source: str) -> str:
 
 
 class ArticleSidebar(Vertical):
+    DEFAULT_CSS = """
+    ArticleSidebar #article-list {
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    """
     BINDINGS = [Binding("escape", "screen.close_sidebar", "Close", show=False)]
 
     class OpenArticle(Message):
@@ -48,9 +60,9 @@ class ArticleSidebar(Vertical):
         options = self.query_one("#article-list", OptionList)
         options.clear_options()
         options.add_options([
-            Option(join(safe(a.title or a.id, "bold"), "\n",
+            Option(join(safe_line(a.title or a.id, "bold"), "\n",
                         safe(plural(a.paragraphs, "paragraph"), "$text-muted"), "\n",
-                        safe(_short_source(a.source), "$text-muted")),
+                        safe_line(_short_source(a.source), "$text-muted")),
                    id=a.id)
             for a in self.articles
         ])
